@@ -96,7 +96,9 @@ std::vector<std::string> builtin_dataset_names() {
   return names;
 }
 
-DatasetSpec builtin_dataset_spec(const std::string& name, const std::string& data_root) {
+DatasetSpec builtin_dataset_spec(const std::string& requested, const std::string& data_root) {
+  std::string name = requested;  // "coco-stuff-train" == "coco_stuff_train"
+  std::replace(name.begin(), name.end(), '-', '_');
   for (const auto& b : kBuiltins) {
     if (name != b.name && name != b.alias) continue;
     DatasetSpec s;
@@ -113,7 +115,7 @@ DatasetSpec builtin_dataset_spec(const std::string& name, const std::string& dat
   }
   std::string known;
   for (const auto& b : kBuiltins) known += std::string(known.empty() ? "" : ", ") + b.name;
-  PAT_FAIL("unknown dataset '", name, "' (known: ", known, "; use a generic dataset for custom data)");
+  PAT_FAIL("unknown dataset '", requested, "' (known: ", known, "; use a generic dataset for custom data)");
 }
 
 DatasetSpec generic_dataset_spec(const std::string& root, const std::string& name) {
@@ -159,15 +161,14 @@ FolderDataset::FolderDataset(DatasetSpec spec) : spec_(std::move(spec)) {
               spec_.class_file.empty() ? std::string("(none)") : spec_.class_file,
               " not found and num_classes is not set");
     if (!spec_.class_file.empty())
-      PAT_LOG_WARN("dataset {}: class file {} not found; continuing without class names", spec_.name,
-                   spec_.class_file);
+      PAT_LOG_WARN("dataset {}: class file {} not found; continuing without class names", spec_.name, spec_.class_file);
   }
   num_classes_ = spec_.num_classes > 0 ? spec_.num_classes : int64_t(class_names_.size());
   PAT_CHECK(class_names_.empty() || int64_t(class_names_.size()) >= num_classes_, "dataset ", spec_.name,
             ": class file ", spec_.class_file, " has ", class_names_.size(), " names but labels use ", num_classes_,
             " classes");
-  PAT_CHECK(spec_.ignore_label < 0 || spec_.ignore_label >= num_classes_, "dataset ", spec_.name,
-            ": ignore_label ", spec_.ignore_label, " collides with a class id (num_classes ", num_classes_, ")");
+  PAT_CHECK(spec_.ignore_label < 0 || spec_.ignore_label >= num_classes_, "dataset ", spec_.name, ": ignore_label ",
+            spec_.ignore_label, " collides with a class id (num_classes ", num_classes_, ")");
 
   const auto images = list_files(spec_.image_dir, spec_.image_ext, "image");
   const auto labels = list_files(spec_.label_dir, spec_.label_ext, "label");
@@ -179,9 +180,8 @@ FolderDataset::FolderDataset(DatasetSpec spec) : spec_(std::move(spec)) {
     label_paths_.push_back(label_path);
   }
   PAT_CHECK(!names_.empty(), "dataset ", spec_.name, ": no image/label pairs (", images.size(), " images ",
-            spec_.image_ext.empty() ? std::string("of any image type") : "*" + spec_.image_ext, " in ",
-            spec_.image_dir, ", ", labels.size(), " labels *", spec_.label_ext, " in ", spec_.label_dir,
-            ", matched by basename)");
+            spec_.image_ext.empty() ? std::string("of any image type") : "*" + spec_.image_ext, " in ", spec_.image_dir,
+            ", ", labels.size(), " labels *", spec_.label_ext, " in ", spec_.label_dir, ", matched by basename)");
   if (labels.size() > names_.size())
     PAT_LOG_WARN("dataset {}: {} label maps have no image and are skipped", spec_.name, labels.size() - names_.size());
   if (images.size() > names_.size())
@@ -190,7 +190,8 @@ FolderDataset::FolderDataset(DatasetSpec spec) : spec_(std::move(spec)) {
 }
 
 Sample FolderDataset::get(size_t index) const {
-  PAT_CHECK(index < names_.size(), "dataset ", spec_.name, ": index ", index, " out of range (size ", names_.size(), ")");
+  PAT_CHECK(index < names_.size(), "dataset ", spec_.name, ": index ", index, " out of range (size ", names_.size(),
+            ")");
   Sample s;
   s.index = int64_t(index);
   s.name = names_[index];
@@ -215,6 +216,8 @@ size_t FolderDataset::validate() const {
   return size();
 }
 
-std::shared_ptr<Dataset> open_dataset(const DatasetSpec& spec) { return std::make_shared<FolderDataset>(spec); }
+std::shared_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
+  return std::make_shared<FolderDataset>(spec);
+}
 
 }  // namespace pat::data

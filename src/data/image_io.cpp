@@ -23,19 +23,30 @@ enum class Format { kUnknown, kJpeg, kPng, kBmp, kWebp, kTiff, kPnm, kGif, kHeif
 
 const char* format_name(Format f) {
   switch (f) {
-    case Format::kJpeg: return "JPEG";
-    case Format::kPng: return "PNG";
-    case Format::kBmp: return "BMP";
-    case Format::kWebp: return "WebP";
-    case Format::kTiff: return "TIFF";
-    case Format::kPnm: return "PNM";
-    case Format::kGif: return "GIF";
-    case Format::kHeif: return "HEIF/AVIF";
-    default: return "unknown";
+    case Format::kJpeg:
+      return "JPEG";
+    case Format::kPng:
+      return "PNG";
+    case Format::kBmp:
+      return "BMP";
+    case Format::kWebp:
+      return "WebP";
+    case Format::kTiff:
+      return "TIFF";
+    case Format::kPnm:
+      return "PNM";
+    case Format::kGif:
+      return "GIF";
+    case Format::kHeif:
+      return "HEIF/AVIF";
+    default:
+      return "unknown";
   }
 }
 
-const uint8_t* bytes_of(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+const uint8_t* bytes_of(const std::string& s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
 
 Format sniff(const std::string& s) {
   const uint8_t* b = bytes_of(s);
@@ -56,7 +67,9 @@ Format sniff(const std::string& s) {
   return Format::kUnknown;
 }
 
-uint32_t be32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
 
 /// Walks the JPEG marker structure. Returns false only when the data ends before the EOI marker
 /// (a truncated download); anything odd is left to the decoder.
@@ -66,7 +79,7 @@ bool jpeg_complete(const std::string& s) {
   size_t pos = 2;
   while (true) {
     if (pos >= n) return false;
-    if (b[pos] != 0xFF) return true;  // not a marker where one belongs: let the decoder judge
+    if (b[pos] != 0xFF) return true;          // not a marker where one belongs: let the decoder judge
     while (pos < n && b[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= n) return false;
     const uint8_t marker = b[pos++];
@@ -134,9 +147,11 @@ uint8_t paeth(int a, int b, int c) {
 
 /// Palette indices of a non-interlaced palette PNG (OpenCV would expand them to colours).
 cv::Mat decode_png_palette_indices(const PngInfo& info, const std::string& name) {
-  PAT_CHECK(info.interlace == 0, "label map ", name, ": interlaced palette PNGs are not supported (re-save it non-interlaced)");
+  PAT_CHECK(info.interlace == 0, "label map ", name,
+            ": interlaced palette PNGs are not supported (re-save it non-interlaced)");
   const int depth = info.bit_depth;
-  PAT_CHECK(depth == 1 || depth == 2 || depth == 4 || depth == 8, "label map ", name, ": bad palette bit depth ", depth);
+  PAT_CHECK(depth == 1 || depth == 2 || depth == 4 || depth == 8, "label map ", name, ": bad palette bit depth ",
+            depth);
   PAT_CHECK(info.width > 0 && info.height > 0, "label map ", name, ": bad PNG size");
   const size_t row_bytes = (size_t(info.width) * depth + 7) / 8;
   std::vector<uint8_t> raw((row_bytes + 1) * size_t(info.height));
@@ -152,12 +167,22 @@ cv::Mat decode_png_palette_indices(const PngInfo& info, const std::string& name)
       const int a = x >= 1 ? cur[x - 1] : 0, up = prev[x], c = x >= 1 ? prev[x - 1] : 0;
       uint8_t v = line[1 + x];
       switch (filter) {
-        case 0: break;
-        case 1: v = uint8_t(v + a); break;
-        case 2: v = uint8_t(v + up); break;
-        case 3: v = uint8_t(v + ((a + up) >> 1)); break;
-        case 4: v = uint8_t(v + paeth(a, up, c)); break;
-        default: PAT_FAIL("label map ", name, ": corrupt PNG (filter type ", int(filter), ")");
+        case 0:
+          break;
+        case 1:
+          v = uint8_t(v + a);
+          break;
+        case 2:
+          v = uint8_t(v + up);
+          break;
+        case 3:
+          v = uint8_t(v + ((a + up) >> 1));
+          break;
+        case 4:
+          v = uint8_t(v + paeth(a, up, c));
+          break;
+        default:
+          PAT_FAIL("label map ", name, ": corrupt PNG (filter type ", int(filter), ")");
       }
       cur[x] = v;
     }
@@ -188,7 +213,8 @@ Format check_container(const std::string& bytes, const std::string& name, const 
   const Format f = sniff(bytes);
   PAT_CHECK(f != Format::kGif && f != Format::kHeif, what, " ", name, ": unsupported image format ", format_name(f),
             " (convert it to PNG or JPEG)");
-  if (f == Format::kJpeg) PAT_CHECK(jpeg_complete(bytes), what, " ", name, ": truncated JPEG (data ends before the end marker)");
+  if (f == Format::kJpeg)
+    PAT_CHECK(jpeg_complete(bytes), what, " ", name, ": truncated JPEG (data ends before the end marker)");
   if (f == Format::kPng) PAT_CHECK(png_walk(bytes, false).complete, what, " ", name, ": truncated PNG (no IEND chunk)");
   return f;
 }
@@ -246,7 +272,9 @@ cv::Mat decode_image(const std::string& bytes, const std::string& name) {
   return m;
 }
 
-cv::Mat read_image(const std::string& path) { return decode_image(read_checked(path, "image"), path); }
+cv::Mat read_image(const std::string& path) {
+  return decode_image(read_checked(path, "image"), path);
+}
 
 cv::Mat read_label(const std::string& path) {
   const std::string bytes = read_checked(path, "label map");
@@ -284,8 +312,10 @@ void write_label(const std::string& path, const cv::Mat& label, LabelDepth depth
   label.convertTo(out, depth == LabelDepth::kU8 ? CV_8U : CV_16U);
   std::vector<uchar> encoded;
   std::vector<int> params;
-  if (ext == ".png") params = {cv::IMWRITE_PNG_COMPRESSION, 3};
-  else params = {cv::IMWRITE_TIFF_COMPRESSION, 5 /* LZW */};
+  if (ext == ".png")
+    params = {cv::IMWRITE_PNG_COMPRESSION, 3};
+  else
+    params = {cv::IMWRITE_TIFF_COMPRESSION, 5 /* LZW */};
   PAT_CHECK(cv::imencode(ext, out, encoded, params), "write label ", path, ": encoding failed");
   write_file_atomic(path, std::string(encoded.begin(), encoded.end()));
 }

@@ -78,7 +78,7 @@ struct Loader::Impl {
 
   std::mutex mu;
   std::condition_variable cv_work, cv_done;
-  std::deque<std::shared_ptr<Pending>> queue;                    // opened batches, in order
+  std::deque<std::shared_ptr<Pending>> queue;                     // opened batches, in order
   std::deque<std::pair<std::shared_ptr<Pending>, size_t>> tasks;  // samples to load
   std::map<int64_t, std::vector<int64_t>> orders;
   int64_t opened = 0;
@@ -165,11 +165,12 @@ struct Loader::Impl {
     } catch (const std::exception& e) {
       const std::string what = e.what();
       const std::string& file = s.image_path;
-      if (dynamic_cast<const pat::Error*>(&e) != nullptr && (stage == "reading" || (!file.empty() && what.find(file) != std::string::npos))) {
+      if (dynamic_cast<const pat::Error*>(&e) != nullptr &&
+          (stage == "reading" || (!file.empty() && what.find(file) != std::string::npos))) {
         error = std::current_exception();
       } else {
-        const std::string who = file.empty() ? "sample " + std::to_string(item.index) + " of dataset " + dataset->name()
-                                             : file;
+        const std::string who =
+            file.empty() ? "sample " + std::to_string(item.index) + " of dataset " + dataset->name() : file;
         error = std::make_exception_ptr(pat::Error("loader: " + stage + " " + who + ": " + what));
       }
     } catch (...) {

@@ -67,10 +67,18 @@ void run_jobs(const std::vector<Job>& jobs, const PrepareOptions& o, PrepareRepo
       }
       std::lock_guard<std::mutex> lk(mu);
       switch (outcome) {
-        case Outcome::kConverted: ++report.converted; break;
-        case Outcome::kExisting: ++report.skipped_existing; break;
-        case Outcome::kEmpty: ++report.skipped_empty; break;
-        case Outcome::kCopied: ++report.images_copied; break;
+        case Outcome::kConverted:
+          ++report.converted;
+          break;
+        case Outcome::kExisting:
+          ++report.skipped_existing;
+          break;
+        case Outcome::kEmpty:
+          ++report.skipped_empty;
+          break;
+        case Outcome::kCopied:
+          ++report.images_copied;
+          break;
       }
       ++done;
       if (o.progress) o.progress(done, jobs.size());
@@ -164,7 +172,8 @@ PrepareReport prepare_coco(const PrepareOptions& o, const fs::path& root) {
       continue;
     }
     ++splits;
-    const fs::path images = first_existing({src / "images" / split, src / split}, std::string("coco-stuff ") + split + " images");
+    const fs::path images =
+        first_existing({src / "images" / split, src / split}, std::string("coco-stuff ") + split + " images");
     link_images(images, out / "images" / split, o, jobs);
     add_label_jobs(ann, out / "annotations_detectron2" / split, lut, false, jobs, report);
   }
@@ -328,7 +337,9 @@ std::vector<std::string> read_ade_object_info(const std::string& path) {
   return names;
 }
 
-std::vector<std::string> prepare_dataset_names() { return {"coco-stuff", "ade150", "voc"}; }
+std::vector<std::string> prepare_dataset_names() {
+  return {"coco-stuff", "ade150", "voc"};
+}
 
 PrepareReport prepare_dataset(const std::string& name, const PrepareOptions& options) {
   PAT_CHECK(!options.source.empty(), "prepare ", name, ": no source folder given");

@@ -69,9 +69,14 @@ Texture make_texture(int kind, Rng& r, int size) {
     }
     case kWall: {
       const int family = int(r.randint(0, 3));
-      if (family == 0) set(t.base, r.uniform(140, 200), r.uniform(60, 110), r.uniform(40, 90));
-      else if (family == 1) set(t.base, r.uniform(170, 220), r.uniform(150, 200), r.uniform(120, 170));
-      else { const double g = r.uniform(100, 170); set(t.base, g, g, g); }
+      if (family == 0)
+        set(t.base, r.uniform(140, 200), r.uniform(60, 110), r.uniform(40, 90));
+      else if (family == 1)
+        set(t.base, r.uniform(170, 220), r.uniform(150, 200), r.uniform(120, 170));
+      else {
+        const double g = r.uniform(100, 170);
+        set(t.base, g, g, g);
+      }
       const double m = r.bernoulli(0.5) ? r.uniform(40, 70) : -r.uniform(40, 70);
       set(t.alt, t.base[0] + m, t.base[1] + m, t.base[2] + m);  // mortar
       t.brick_w = std::max(6, int(r.uniform(12, 24) * s));
@@ -130,10 +135,18 @@ void texel(const Texture& t, int x, int y, int size, Rng& r, double out[3]) {
 
 void shape_colour(int colour, Rng& r, double out[3]) {
   switch (colour) {
-    case 0: out[0] = r.uniform(180, 245), out[1] = r.uniform(15, 75), out[2] = r.uniform(15, 75); break;
-    case 1: out[0] = r.uniform(25, 85), out[1] = r.uniform(145, 215), out[2] = r.uniform(35, 95); break;
-    case 2: out[0] = r.uniform(25, 85), out[1] = r.uniform(55, 115), out[2] = r.uniform(175, 245); break;
-    default: out[0] = r.uniform(205, 250), out[1] = r.uniform(185, 240), out[2] = r.uniform(15, 85); break;
+    case 0:
+      out[0] = r.uniform(180, 245), out[1] = r.uniform(15, 75), out[2] = r.uniform(15, 75);
+      break;
+    case 1:
+      out[0] = r.uniform(25, 85), out[1] = r.uniform(145, 215), out[2] = r.uniform(35, 95);
+      break;
+    case 2:
+      out[0] = r.uniform(25, 85), out[1] = r.uniform(55, 115), out[2] = r.uniform(175, 245);
+      break;
+    default:
+      out[0] = r.uniform(205, 250), out[1] = r.uniform(185, 240), out[2] = r.uniform(15, 85);
+      break;
   }
 }
 
@@ -171,9 +184,10 @@ std::vector<std::string> synthetic_class_catalog() {
 SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::move(options)) {
   PAT_CHECK(options_.num_images >= 1, "synthetic: num_images must be >= 1, got ", options_.num_images);
   PAT_CHECK(options_.image_size >= 16, "synthetic: image_size must be >= 16, got ", options_.image_size);
-  PAT_CHECK(options_.min_shapes >= 0 && options_.max_shapes >= options_.min_shapes, "synthetic: need 0 <= min_shapes <= max_shapes, got ",
-            options_.min_shapes, ", ", options_.max_shapes);
-  PAT_CHECK(options_.min_shape_scale > 0 && options_.max_shape_scale >= options_.min_shape_scale, "synthetic: bad shape scale range");
+  PAT_CHECK(options_.min_shapes >= 0 && options_.max_shapes >= options_.min_shapes,
+            "synthetic: need 0 <= min_shapes <= max_shapes, got ", options_.min_shapes, ", ", options_.max_shapes);
+  PAT_CHECK(options_.min_shape_scale > 0 && options_.max_shape_scale >= options_.min_shape_scale,
+            "synthetic: bad shape scale range");
   PAT_CHECK(options_.noise_std >= 0, "synthetic: noise_std must be >= 0");
   const auto catalog = synthetic_class_catalog();
   classes_ = options_.classes.empty() ? catalog : options_.classes;
@@ -197,9 +211,12 @@ Sample SyntheticDataset::get(size_t index) const {
   int sky = -1;
   for (size_t i = 0; i < catalog_ids_.size(); ++i) {
     const int c = catalog_ids_[i];
-    if (c == kSky) sky = int(i);
-    else if (c < kNumBackgrounds) grounds.push_back(int(i));
-    else shapes.push_back(int(i));
+    if (c == kSky)
+      sky = int(i);
+    else if (c < kNumBackgrounds)
+      grounds.push_back(int(i));
+    else
+      shapes.push_back(int(i));
   }
 
   // Background regions.
@@ -216,7 +233,8 @@ Sample SyntheticDataset::get(size_t index) const {
   }
   if (grounds.size() >= 2 && r.bernoulli(0.6)) {
     int second = grounds[size_t(r.randint(0, int64_t(grounds.size())))];
-    if (second == base) second = grounds[(std::find(grounds.begin(), grounds.end(), base) - grounds.begin() + 1) % grounds.size()];
+    if (second == base)
+      second = grounds[(std::find(grounds.begin(), grounds.end(), base) - grounds.begin() + 1) % grounds.size()];
     const double px = S * r.uniform(0.2, 0.8), py = S * r.uniform(0.45, 0.9), a = r.uniform(0, kTwoPi);
     const double wamp = S * r.uniform(0, 0.05), wfreq = r.uniform(1, 3) * kTwoPi / S;
     for (int y = 0; y < S; ++y)

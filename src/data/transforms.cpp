@@ -225,10 +225,12 @@ ResizeShortestEdge::ResizeShortestEdge(std::vector<int> short_edges, int max_siz
 
 void ResizeShortestEdge::apply(Sample& s, Rng& rng) const {
   check_image(s, "ResizeShortestEdge");
-  const int edge = short_edges_.size() == 1 ? short_edges_[0] : short_edges_[size_t(rng.randint(0, int64_t(short_edges_.size())))];
+  const int edge =
+      short_edges_.size() == 1 ? short_edges_[0] : short_edges_[size_t(rng.randint(0, int64_t(short_edges_.size())))];
   const auto [h, w] = shortest_edge_size(s.image.rows, s.image.cols, edge, max_size_);
   if (h != s.image.rows || w != s.image.cols) s.image = resize_bilinear(s.image, h, w);
-  if (resize_label_ && !s.label.empty() && (h != s.label.rows || w != s.label.cols)) s.label = resize_nearest(s.label, h, w);
+  if (resize_label_ && !s.label.empty() && (h != s.label.rows || w != s.label.cols))
+    s.label = resize_nearest(s.label, h, w);
 }
 
 ResizeFixed::ResizeFixed(int height, int width, bool resize_label)

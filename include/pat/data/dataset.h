@@ -79,7 +79,8 @@ struct DatasetSpec {
 std::string resolve_data_root(const std::string& configured = "");
 
 /// Registry names of the benchmark layouts: coco_stuff_train, coco_stuff_val, ade150, ade847, pc59,
-/// pc459, voc20, voc20b (detectron2 names such as "ade20k_150_test_sem_seg" are accepted as aliases).
+/// pc459, voc20, voc20b ('-' may replace '_', e.g. "coco-stuff-train"; detectron2 names such as
+/// "ade20k_150_test_sem_seg" are accepted as aliases).
 std::vector<std::string> builtin_dataset_names();
 
 /// The spec of a benchmark layout (CATSEG.md §3) under `data_root` (resolved with
