@@ -1,4 +1,15 @@
 set(PAT_MODEL_SOURCES
+  model/quantizer.cpp
+  model/quantizer_ema.cpp
+  model/quantizer_loss.cpp
+  model/quantizer_factory.cpp
+  model/pyramid_tokenizer.cpp
+  model/pyramid_decoder.cpp
+  model/pyramid_fusion.cpp
+  model/pyramid_aux_head.cpp
+  model/pyramid_losses.cpp
+  model/pyramid_pat.cpp
+  model/detail/residual_block.cpp
   model/catseg/swin_window.cpp
   model/catseg/window_attention.cpp
   model/catseg/swin_block.cpp
