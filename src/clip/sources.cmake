@@ -5,4 +5,14 @@ set(PAT_CLIP_SOURCES
   clip/detail/pretokenize.cpp
   clip/detail/text_clean.cpp
   clip/detail/unicode.cpp
+  clip/architecture.cpp
+  clip/attention.cpp
+  clip/residual_block.cpp
+  clip/vision_transformer.cpp
+  clip/model.cpp
+  clip/weights.cpp
+  clip/finetune.cpp
+  clip/prompt_templates.cpp
+  clip/text_embedder.cpp
+  clip/preprocess.cpp
 )

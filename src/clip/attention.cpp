@@ -1,0 +1,62 @@
+#include "pat/clip/attention.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "pat/core/error.h"
+
+namespace pat::clip {
+
+AttentionImpl::AttentionImpl(const AttentionOptions& options) : options_(options) {
+  PAT_CHECK(options.width > 0 && options.heads > 0 && options.width % options.heads == 0, "CLIP attention: width ",
+            options.width, " must be a positive multiple of heads ", options.heads);
+  const int64_t d = options.width;
+  q_proj_weight = register_parameter("q_proj_weight", torch::empty({d, d}));
+  k_proj_weight = register_parameter("k_proj_weight", torch::empty({d, d}));
+  v_proj_weight = register_parameter("v_proj_weight", torch::empty({d, d}));
+  in_proj_bias = register_parameter("in_proj_bias", torch::empty({3 * d}));
+  out_proj = register_module("out_proj", torch::nn::Linear(d, d));
+  reset_parameters();
+}
+
+void AttentionImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::xavier_uniform_(q_proj_weight);
+  torch::nn::init::xavier_uniform_(k_proj_weight);
+  torch::nn::init::xavier_uniform_(v_proj_weight);
+  in_proj_bias.zero_();
+  out_proj->bias.zero_();
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  PAT_CHECK(x.dim() == 3 && x.size(2) == options_.width, "CLIP attention: expected input [B, L, ", options_.width,
+            "], got ", x.sizes());
+  const int64_t b = x.size(0), l = x.size(1), d = options_.width, h = options_.heads, hd = d / h;
+  auto biases = in_proj_bias.chunk(3);
+  // [B, L, D] -> [B, H, L, hd]
+  auto heads = [&](const torch::Tensor& w, const torch::Tensor& bias) {
+    return torch::nn::functional::linear(x, w, bias).view({b, l, h, hd}).transpose(1, 2);
+  };
+  auto q = heads(q_proj_weight, biases[0]);
+  auto k = heads(k_proj_weight, biases[1]);
+  auto v = heads(v_proj_weight, biases[2]);
+  torch::Tensor out;
+#if TORCH_VERSION_MAJOR >= 2
+  // Fused kernels (flash / memory-efficient attention on CUDA); same numerics as below up to rounding.
+  out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? mask.to(q.dtype()) : torch::Tensor());
+#else
+  auto scores = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1));  // [B,H,L,L]
+  if (mask.defined()) scores = scores + mask.to(scores.dtype());
+  out = torch::matmul(torch::softmax(scores, -1), v);  // [B, H, L, hd]
+#endif
+  return out_proj(out.transpose(1, 2).reshape({b, l, d}));
+}
+
+torch::Tensor AttentionImpl::value_path(const torch::Tensor& x) {
+  auto bv = in_proj_bias.narrow(0, 2 * options_.width, options_.width);
+  return out_proj(torch::nn::functional::linear(x, v_proj_weight, bv));
+}
+
+}  // namespace pat::clip
