@@ -5,4 +5,5 @@ set(PAT_CORE_SOURCES
   core/npy.cpp
   core/safetensors.cpp
   core/fs.cpp
+  core/progress.cpp
 )

@@ -1,0 +1,43 @@
+#pragma once
+/// \file The flag handling every PAT tool shares: `--config`, `--set`, `--print-config`, `--version`,
+/// runtime set-up, and the error policy (one `error: ...` line on stderr, non-zero exit).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+#include <CLI/CLI.hpp>
+
+#include "pat/config/config.h"
+
+namespace pat::app {
+
+/// Flags of every config-driven tool.
+struct ConfigFlags {
+  std::string config;                  ///< --config FILE
+  std::vector<std::string> overrides;  ///< --set key.path=value (repeatable)
+  bool print_config = false;           ///< --print-config: print the resolved YAML and exit
+};
+
+/// A CLI11 app named `name` with `description`, `--version` (PAT and LibTorch versions) and help footer.
+std::unique_ptr<CLI::App> make_app(const std::string& name, const std::string& description);
+
+/// Adds --config (required unless `config_required` is false), --set and --print-config.
+void add_config_flags(CLI::App& app, ConfigFlags& flags, bool config_required = true);
+
+/// Loads the config named by the flags (defaults + overrides when no file is given).
+Config load_config(const ConfigFlags& flags);
+
+/// Applies `runtime:` (log level, threads, seed) and returns the device to run on.
+torch::Device apply_runtime(const RuntimeConfig& runtime);
+
+/// Parses `argv` with `app` and runs `body`. Help and version print and return 0; a flag error or any
+/// exception prints one line `error: <message>` on stderr and returns 2 (flags) or 1 (everything else).
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+/// Splits a comma-separated list ("cat,sofa, dining table"), trimming spaces; empty items are kept
+/// (as "") so that callers can report them.
+std::vector<std::string> split_list(const std::string& text);
+
+}  // namespace pat::app

@@ -1,0 +1,174 @@
+#pragma once
+/// \file PAT's configuration: plain typed structs with defaults, one per YAML section.
+///
+/// The YAML file mirrors these structs (`model.clip.arch`, `model.pat.codebook_size`, `train.lr`, ...).
+/// Only src/config/ reads YAML; every other component receives these structs (or options built from
+/// them). Defaults are the ViT-B/16 CAT-Seg protocol of shared/design/CATSEG.md with PAT on.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pat {
+
+/// `runtime:` process settings.
+struct RuntimeConfig {
+  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N
+  int threads = 0;                 ///< intra-op CPU threads; 0 = all cores
+  int64_t seed = 42;               ///< seeds LibTorch, data order and augmentation
+  std::string log_level = "info";  ///< trace | debug | info | warn | error | off
+  std::string precision = "fp32";  ///< fp32 | bf16 (autocast on CUDA)
+  bool tf32 = true;                ///< allow TF32 matrix products on CUDA (CAT-Seg trains with it)
+};
+
+/// `model.clip:` the CLIP backbone.
+struct ClipConfig {
+  std::string arch = "ViT-B-16";       ///< ViT-B-16 | ViT-B-32 | ViT-L-14 | ViT-L-14-336 | custom
+  std::string weights;                 ///< OpenAI .pt archive or .safetensors; empty = random init
+  std::string tokenizer = "bpe";       ///< bpe (needs vocab) | byte (byte-level, no merges file)
+  std::string vocab;                   ///< bpe_simple_vocab_16e6.txt.gz
+  int64_t image_size = 384;            ///< input resolution of the segmentation model (multiple of the patch)
+  std::string finetune = "attention";  ///< attention (Q/V weights) | frozen | full
+  std::vector<int64_t> taps = {3, 7};  ///< blocks whose raw outputs feed the guidance upsamplers
+  std::string templates = "single";    ///< single | imagenet | imagenet_select
+  int64_t context_length = 77;         ///< text context (custom arch)
+  // Explicit sizes for arch: custom (tiny models trained from scratch).
+  int64_t vision_width = 64;  ///< custom: vision tower width
+  int64_t vision_layers = 4;  ///< custom: vision blocks
+  int64_t vision_patch = 8;   ///< custom: patch size
+  int64_t text_width = 64;    ///< custom: text tower width
+  int64_t text_layers = 2;    ///< custom: text blocks
+  int64_t embed_dim = 64;     ///< custom: joint embedding dimension
+  int64_t head_width = 64;    ///< custom: attention head width (heads = width / head_width)
+};
+
+/// `model.head:` the CAT-Seg cost-aggregation head (CATSEG.md §1).
+struct HeadConfig {
+  int64_t text_guidance_proj_dim = 128;                        ///< TEXT_GUIDANCE_PROJ_DIM
+  int64_t appearance_guidance_proj_dim = 128;                  ///< APPEARANCE_GUIDANCE_PROJ_DIM
+  std::vector<int64_t> decoder_dims = {64, 32};                ///< DECODER_DIMS
+  std::vector<int64_t> decoder_guidance_dims = {256, 128};     ///< upsampler outputs (48², 96²)
+  std::vector<int64_t> decoder_guidance_proj_dims = {32, 16};  ///< DECODER_GUIDANCE_PROJ_DIMS
+  int64_t num_layers = 2;                                      ///< aggregator layers
+  int64_t num_heads = 4;                                       ///< attention heads
+  int64_t hidden_dim = 128;                                    ///< aggregator width
+  int64_t window_size = 12;                                    ///< Swin window
+  std::vector<int64_t> pooling_sizes = {2, 2};                 ///< class-attention pooling in training (1 at test)
+  int64_t pad_len = 256;                                       ///< class padding / top-K pruning (0 disables)
+};
+
+/// `model.pat:` Feature Pyramid Tokenization (PAT.md).
+struct PatConfig {
+  bool enabled = true;                                   ///< false = the plain CAT-Seg baseline
+  std::vector<int64_t> levels = {0, 1, 2};               ///< pyramid levels used (0: 96², 1: 48², 2: 24²)
+  int64_t code_dim = 64;                                 ///< projection / code dimension d
+  int64_t codebook_size = 512;                           ///< codes per level K
+  std::string quantizer = "ema";                         ///< ema | loss
+  double ema_decay = 0.99;                               ///< EMA codebook decay
+  int64_t dead_code_steps = 200;                         ///< restart codes unused for this many steps (0 = never)
+  bool decoupled = true;                                 ///< stop-gradient at the CLIP taps
+  std::string fusion = "shared";                         ///< shared | per_level
+  int64_t fusion_dim = 128;                              ///< width of the fusion module
+  std::string decoder_resolution = "full";               ///< full | half
+  std::vector<int64_t> decoder_dims = {64, 32, 16, 16};  ///< pixel decoder stage widths
+  bool aux_enabled = true;                               ///< auxiliary cosine-to-text head
+  double commitment_weight = 0.25;                       ///< beta
+  double reconstruction_weight = 1.0;                    ///< L1 reconstruction
+  double aux_weight = 0.4;                               ///< auxiliary BCE
+};
+
+/// `model:` the segmentation model.
+struct ModelConfig {
+  ClipConfig clip;
+  HeadConfig head;
+  PatConfig pat;
+  double clip_lr_multiplier = 0.01;  ///< CLIP parameters train at lr × this
+};
+
+/// `data:` datasets and augmentation.
+struct DataConfig {
+  std::string root;                                ///< dataset root; empty = $PAT_DATASETS, else ./datasets
+  std::string train_dataset = "coco-stuff-train";  ///< benchmark name, "generic" or "synthetic"
+  std::string val_dataset = "coco-stuff-val";      ///< dataset for periodic validation
+  std::string train_class_file;                    ///< class list (JSON array or one name per line)
+  std::string val_class_file;                      ///< class list for validation; empty = train list
+  std::string train_images;                        ///< generic: images folder
+  std::string train_labels;                        ///< generic: labels folder
+  std::string val_images;                          ///< generic: images folder
+  std::string val_labels;                          ///< generic: labels folder
+  int64_t ignore_label = 255;                      ///< generic: ignored label value
+  int64_t crop_size = 384;                         ///< training crop
+  bool color_jitter = true;                        ///< SSD-style color augmentation
+  bool flip = true;                                ///< random horizontal flip
+  int64_t workers = 2;                             ///< decoding threads
+  int64_t prefetch = 4;                            ///< batches queued ahead
+  int64_t synthetic_train = 512;                   ///< synthetic: training scenes
+  int64_t synthetic_val = 64;                      ///< synthetic: validation scenes
+  int64_t synthetic_size = 96;                     ///< synthetic: scene size in pixels
+};
+
+/// `train:` the optimization loop (CATSEG.md §1.10).
+struct TrainConfig {
+  std::string output_dir = "runs/pat";  ///< checkpoints, metrics, plots
+  int64_t max_iter = 80000;
+  int64_t batch_size = 4;  ///< global batch (all processes)
+  int64_t grad_accum = 1;  ///< micro-batches per optimizer step
+  double lr = 2e-4;
+  double weight_decay = 1e-4;
+  double clip_grad_norm = 0.01;     ///< global L2 norm; 0 disables
+  std::string schedule = "cosine";  ///< cosine | poly | constant
+  double poly_power = 0.9;
+  int64_t warmup_iters = 0;
+  int64_t checkpoint_period = 5000;
+  int64_t eval_period = 5000;  ///< 0 disables periodic evaluation
+  int64_t log_period = 20;
+  int64_t keep_checkpoints = 3;  ///< periodic checkpoints kept (last/best always kept)
+};
+
+/// `eval:` the evaluation protocol (CATSEG.md §2).
+struct EvalConfig {
+  std::string mode = "sliding";   ///< sliding | whole
+  int64_t kernel = 384;           ///< tile size
+  double overlap = 0.333;         ///< tile overlap
+  int64_t out_res = 640;          ///< warp size before tiling
+  int64_t test_size = 640;        ///< ResizeShortestEdge of the test mapper
+  int64_t class_chunk = 0;        ///< classes per post-processing chunk; 0 = automatic
+  std::string miou = "gt";        ///< gt (newer detectron2) | gt_or_pred (older formula)
+  bool save_predictions = false;  ///< write prediction maps and visualizations
+};
+
+/// `infer:` single-image prediction.
+struct InferConfig {
+  double threshold = 0.0;   ///< pixels below this probability stay unlabeled
+  int64_t max_side = 4096;  ///< larger images are processed in tiles of the eval protocol
+};
+
+/// The whole resolved configuration.
+struct Config {
+  ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+  EvalConfig eval;
+  InferConfig infer;
+  RuntimeConfig runtime;
+};
+
+/// Loads a YAML file with `_base_` inheritance (relative path or list, merged recursively, child wins,
+/// cycles detected), applies `--set key.path=value` overrides, and validates every field. Errors name
+/// the file (or the override) and the full key path.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// The defaults with overrides applied (no file).
+Config default_config(const std::vector<std::string>& overrides = {});
+
+/// Parses a YAML document given as text (`origin` names it in errors); `_base_` paths are relative to
+/// `base_dir`.
+Config parse_config(const std::string& yaml_text, const std::string& origin, const std::string& base_dir = ".");
+
+/// The resolved configuration as YAML, every field written, so that a run can be repeated from it alone.
+std::string to_yaml(const Config& config);
+
+/// Writes `to_yaml(config)` atomically to `path`.
+void save_config(const Config& config, const std::string& path);
+
+}  // namespace pat

@@ -1,0 +1,3 @@
+set(PAT_APP_SOURCES
+  app/cli.cpp
+)

@@ -1,0 +1,3 @@
+set(PAT_CONFIG_SOURCES
+  config/config.cpp
+)
