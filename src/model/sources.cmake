@@ -24,4 +24,5 @@ set(PAT_MODEL_SOURCES
   model/catseg/catseg_head.cpp
   model/catseg/catseg_presets.cpp
   model/seg_loss.cpp
+  model/seg_model.cpp
 )
