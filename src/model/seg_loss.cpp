@@ -13,7 +13,7 @@ torch::Tensor catseg_bce_loss(const torch::Tensor& logits, const torch::Tensor& 
             logits.sizes());
   PAT_CHECK(labels.dim() == 3 && labels.size(0) == logits.size(0), "catseg_bce_loss: expected labels [", logits.size(0),
             ", H, W], got ", labels.sizes());
-  PAT_CHECK(!torch::isFloatingType(labels.scalar_type()) && labels.scalar_type() != torch::kBool,
+  PAT_CHECK(!labels.is_floating_point() && !labels.is_complex() && labels.scalar_type() != torch::kBool,
             "catseg_bce_loss: expected integer labels, got ", labels.scalar_type());
   const int64_t num_classes = logits.size(1);
   auto x = logits;
