@@ -3,27 +3,56 @@
 
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
+#include "pat/core/fs.h"
+#include "pat/engine/benchmark.h"
+#include "pat/engine/checkpoint.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_eval",
-                                "Evaluate a model on ADE-150/847, PASCAL-Context-59/459, VOC-20/20b or custom data.");
+                                "Evaluate a model on ADE-150/847, PASCAL-Context-59/459, VOC-20/20b or custom data "
+                                "(CAT-Seg protocol, detectron2 metrics).");
   pat::app::ConfigFlags flags;
   pat::app::add_config_flags(*app, flags);
-  std::string weights, benchmarks, data_root, class_file, output, predictions;
-  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors)");
+  std::string weights, benchmarks, output = "eval_output", predictions;
+  pat::engine::BenchmarkOptions options;
+  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)");
   app->add_option("--benchmark,-b", benchmarks,
-                  "Benchmark name(s), comma separated: ade150,ade847,pc59,pc459,voc20,voc20b,custom");
-  app->add_option("--data-root", data_root, "Dataset root (default: $PAT_DATASETS, else ./datasets)");
-  app->add_option("--class-file", class_file,
-                  "Class list overriding the benchmark's (JSON array or one name per line)");
-  app->add_option("--output,-o", output, "Directory for results.json and optional prediction maps");
-  app->add_option("--predictions", predictions, "Score saved prediction maps in DIR instead of running a model");
+                  "Benchmark name(s), comma separated: ade150, ade847, pc59, pc459, voc20, voc20b, custom")
+      ->required();
+  app->add_option("--data-root", options.data_root, "Dataset root (default: data.root, $PAT_DATASETS, ./datasets); "
+                                                    "for custom: the folder with images/, labels/, classes.json");
+  app->add_option("--class-file", options.class_file, "Class list replacing the benchmark's (JSON array or lines)");
+  app->add_option("--output,-o", output, "Directory for results.json (and prediction maps with eval.save_predictions)")
+      ->capture_default_str();
+  app->add_option("--predictions", predictions,
+                  "Score the prediction maps in DIR (or DIR/<benchmark> for several) instead of running a model");
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
-    PAT_FAIL("pat_eval: evaluation is not available in this build yet");
+    auto device = pat::app::apply_runtime(config.runtime);
+    auto names = pat::app::split_list(benchmarks);
+    for (const auto& n : names) PAT_CHECK(!n.empty(), "--benchmark: empty name in \"", benchmarks, "\"");
+    pat::ensure_directory(output, "--output");
+    options.output_dir = output;
+    std::vector<pat::engine::BenchmarkResult> results;
+    if (!predictions.empty()) {
+      for (const auto& n : names)
+        results.push_back(pat::engine::score_benchmark_predictions(
+            names.size() == 1 ? predictions : predictions + "/" + n, n, config, options));
+    } else {
+      PAT_CHECK(!weights.empty(), "--weights: a trained model is needed (or --predictions DIR to score saved maps)");
+      pat::model::SegModel model(config.model);
+      pat::engine::load_weights(weights, *model);
+      model->to(device);
+      model->eval();
+      for (const auto& n : names) results.push_back(pat::engine::evaluate_benchmark(*model, n, config, options));
+    }
+    std::cout << pat::engine::results_markdown(results);
+    pat::engine::write_results_json(output + "/results.json", results);
+    std::cout << "results: " << output << "/results.json" << std::endl;
+    return 0;
   });
 }

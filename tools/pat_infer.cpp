@@ -1,8 +1,13 @@
-// pat_infer: segments images with any list of class names.
+// pat_infer: segments images against any list of class names.
 #include <iostream>
 
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
+#include "pat/core/fs.h"
+#include "pat/core/progress.h"
+#include "pat/data/class_list.h"
+#include "pat/engine/checkpoint.h"
+#include "pat/engine/predictor.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_infer", "Segment images against any list of class names.");
@@ -10,13 +15,13 @@ int main(int argc, char** argv) {
   pat::app::add_config_flags(*app, flags);
   std::vector<std::string> inputs;
   std::string classes, class_file, weights, output = "predictions";
-  double threshold = 0.0;
+  double threshold = -1;
   app->add_option("inputs", inputs, "Images or directories of images")->required();
-  app->add_option("--classes", classes, "Comma-separated class names, e.g. \"cat,sofa\"");
-  app->add_option("--class-file", class_file, "Class list (JSON array or one name per line)");
-  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors)");
+  auto* by_list = app->add_option("--classes", classes, "Comma-separated class names, e.g. \"cat,sofa\"");
+  app->add_option("--class-file", class_file, "Class list (JSON array or one name per line)")->excludes(by_list);
+  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)")->required();
   app->add_option("--output,-o", output, "Output directory")->capture_default_str();
-  app->add_option("--threshold", threshold, "Leave pixels below this probability unlabeled")
+  app->add_option("--threshold", threshold, "Leave pixels below this probability unlabeled (default infer.threshold)")
       ->check(CLI::Range(0.0, 1.0));
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
@@ -24,6 +29,33 @@ int main(int argc, char** argv) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
-    PAT_FAIL("pat_infer: inference is not available in this build yet");
+    PAT_CHECK(!classes.empty() || !class_file.empty(), "give the class names with --classes \"a,b\" or --class-file F");
+    auto names = class_file.empty() ? pat::app::split_list(classes) : pat::data::load_class_names(class_file);
+    pat::data::validate_class_names(names, class_file.empty() ? "--classes" : class_file);
+    auto images = pat::engine::collect_images(inputs);
+    auto device = pat::app::apply_runtime(config.runtime);
+    pat::model::SegModel model(config.model);
+    pat::engine::load_weights(weights, *model);
+    model->to(device);
+    model->eval();
+    model->set_classes(names);
+    pat::ensure_directory(output, "--output");
+    pat::Progress progress(static_cast<int64_t>(images.size()), "infer", images.size() > 1);
+    int failed = 0;
+    for (const auto& image : images) {
+      try {
+        auto summary = pat::engine::predict_file(*model, image, config, output,
+                                                 threshold >= 0 ? threshold : config.infer.threshold);
+        if (images.size() == 1) std::cout << summary.dump(2) << std::endl;
+      } catch (const std::exception& e) {
+        ++failed;
+        std::cerr << "error: " << e.what() << std::endl;
+      }
+      progress.advance();
+    }
+    progress.finish();
+    if (failed) std::cerr << "error: " << failed << " of " << images.size() << " images failed" << std::endl;
+    std::cout << images.size() - failed << " of " << images.size() << " images segmented into " << output << std::endl;
+    return failed ? 1 : 0;
   });
 }

@@ -33,6 +33,8 @@ const Builtin kBuiltins[] = {
      "coco-stuff/annotations_detectron2/train2017", ".png", 255, "coco.json", 171},
     {"coco_stuff_val", "coco_2017_test_stuff_all_sem_seg", "coco-stuff/images/val2017",
      "coco-stuff/annotations_detectron2/val2017", ".png", 255, "coco.json", 171},
+    {"ade150_train", "ade20k_150_train_sem_seg", "ADEChallengeData2016/images/training",
+     "ADEChallengeData2016/annotations_detectron2/training", ".png", 255, "ade150.json", 150},
     {"ade150", "ade20k_150_test_sem_seg", "ADEChallengeData2016/images/validation",
      "ADEChallengeData2016/annotations_detectron2/validation", ".png", 255, "ade150.json", 150},
     {"ade847", "ade20k_full_sem_seg_freq_val_all", "ADE20K_2021_17_01/images_detectron2/validation",

@@ -1,4 +1,5 @@
 set(PAT_ENGINE_SOURCES
+  engine/benchmark.cpp
   engine/checkpoint.cpp
   engine/datasets.cpp
   engine/evaluator.cpp
@@ -7,6 +8,7 @@ set(PAT_ENGINE_SOURCES
   engine/lr_schedule.cpp
   engine/metrics.cpp
   engine/metrics_log.cpp
+  engine/predictor.cpp
   engine/prediction_scoring.cpp
   engine/report.cpp
   engine/signals.cpp

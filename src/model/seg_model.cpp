@@ -8,6 +8,7 @@
 #include "pat/clip/finetune.h"
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
+#include "pat/data/class_list.h"
 #include "pat/model/pyramid_losses.h"
 #include "pat/model/seg_loss.h"
 
@@ -137,13 +138,7 @@ SegModelImpl::SegModelImpl(const ModelConfig& config) : config_(config) {
 }
 
 void SegModelImpl::set_classes(const std::vector<std::string>& class_names) {
-  PAT_CHECK(!class_names.empty(), "classes: expected at least one class name, got an empty list");
-  std::set<std::string> seen;
-  for (size_t i = 0; i < class_names.size(); ++i) {
-    const auto& name = class_names[i];
-    PAT_CHECK(name.find_first_not_of(" \t\r\n") != std::string::npos, "classes: name ", i + 1, " is empty or blank");
-    PAT_CHECK(seen.insert(name).second, "classes: \"", name, "\" appears twice");
-  }
+  data::validate_class_names(class_names, "classes");
   classes_ = class_names;
 }
 

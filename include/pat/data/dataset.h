@@ -78,7 +78,7 @@ struct DatasetSpec {
 /// else "./datasets".
 std::string resolve_data_root(const std::string& configured = "");
 
-/// Registry names of the benchmark layouts: coco_stuff_train, coco_stuff_val, ade150, ade847, pc59,
+/// Registry names of the benchmark layouts: coco_stuff_train, coco_stuff_val, ade150_train, ade150, ade847, pc59,
 /// pc459, voc20, voc20b ('-' may replace '_', e.g. "coco-stuff-train"; detectron2 names such as
 /// "ade20k_150_test_sem_seg" are accepted as aliases).
 std::vector<std::string> builtin_dataset_names();

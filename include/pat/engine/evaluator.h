@@ -9,6 +9,7 @@
 #include "pat/config/config.h"
 #include "pat/data/dataset.h"
 #include "pat/data/transforms.h"
+#include "pat/engine/inference_protocol.h"
 #include "pat/engine/metrics.h"
 #include "pat/engine/report.h"
 #include "pat/model/seg_model.h"
