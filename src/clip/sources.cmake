@@ -9,4 +9,10 @@ set(PAT_CLIP_SOURCES
   clip/prompt_templates.cpp
   clip/text_embedder.cpp
   clip/preprocess.cpp
+  clip/tokenizer.cpp
+  clip/detail/bpe.cpp
+  clip/detail/html_unescape.cpp
+  clip/detail/pretokenize.cpp
+  clip/detail/text_clean.cpp
+  clip/detail/unicode.cpp
 )

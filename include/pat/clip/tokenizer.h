@@ -11,6 +11,11 @@
 
 namespace pat::clip {
 
+/// Text -> CLIP token ids, id for id as OpenAI's `clip.tokenize` (cleaning, lower-casing, pre-tokenization and
+/// BPE of CLIP.md §4; checked against an independent Python reference). One deliberate difference: ftfy's
+/// heuristic mojibake repair ("sÃ³" -> "só") is not ported; all its other default fixes are. Invalid UTF-8 in
+/// the input is read as U+FFFD. All const methods may be called from several threads at once (the per-word
+/// BPE cache is mutex-guarded).
 class Tokenizer {
  public:
   /// Real CLIP BPE from `bpe_simple_vocab_16e6.txt.gz` (read with zlib). A missing file is a `pat::Error`
@@ -26,6 +31,7 @@ class Tokenizer {
 
   /// [start] + encode(text) + [end]. Longer than `context_length`: a `pat::Error` naming the text, unless
   /// `truncate`, which keeps the first `context_length` ids and sets the last one to the end id.
+  /// `context_length` below 2 is a `pat::Error`.
   std::vector<int64_t> tokenize(const std::string& text, int64_t context_length = 77, bool truncate = false) const;
 
   /// `tokenize` for each text, zero-padded: [N, context_length] int64.
