@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
     visual->to(device);
     visual->eval();
     torch::NoGradGuard no_grad;
-    std::printf("bench_clip: %s encode_image, batch %d, %d threads, LibTorch %s, %s\n", arch_name.c_str(), batch,
-                used, pat::torch_version().c_str(), device.str().c_str());
+    std::printf("bench_clip: %s encode_image, batch %d, %d threads, LibTorch %s, %s\n", arch_name.c_str(), batch, used,
+                pat::torch_version().c_str(), device.str().c_str());
     for (int64_t size : sizes) {
       auto images = torch::randn({batch, 3, size, size}, torch::TensorOptions().device(device));
       auto sync = [&] {

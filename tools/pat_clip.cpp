@@ -4,8 +4,8 @@
 #include <iostream>
 #include <numeric>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "pat/app/cli.h"
 #include "pat/clip/preprocess.h"
@@ -107,13 +107,12 @@ int main(int argc, char** argv) {
       auto names = pat::app::split_list(classes);
       for (const auto& n : names) PAT_CHECK(!n.empty(), "--classes: empty class name in \"", classes, "\"");
       pat::clip::TextEmbedder embedder(model, tokenizer, pat::clip::TextEmbedderOptions{templates});
-      auto probs = torch::softmax(model->logits(encode_images(model, {image}), embedder.cached(names)), -1)[0]
-                       .to(torch::kCPU, torch::kFloat64);
+      auto probs = torch::softmax(model->logits(encode_images(model, {image}), embedder.cached(names)), -1)[0].to(
+          torch::kCPU, torch::kFloat64);
       std::vector<size_t> order(names.size());
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return probs[a].item<double>() > probs[b].item<double>();
-      });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return probs[a].item<double>() > probs[b].item<double>(); });
       nlohmann::json result = nlohmann::json::array();
       for (size_t i : order) {
         const double p = probs[static_cast<int64_t>(i)].item<double>();
@@ -130,8 +129,8 @@ int main(int argc, char** argv) {
     torch::Tensor text_embeds = torch::zeros({0, model->architecture().embed_dim});
     if (!texts.empty()) {
       PAT_CHECK(tokenizer->vocab_size() <= model->architecture().vocab_size, "the tokenizer's ",
-                tokenizer->vocab_size(), " ids do not fit the model's vocabulary of ",
-                model->architecture().vocab_size, " (pass the matching --vocab)");
+                tokenizer->vocab_size(), " ids do not fit the model's vocabulary of ", model->architecture().vocab_size,
+                " (pass the matching --vocab)");
       auto ids = tokenizer->tokenize_batch(texts, model->architecture().context_length, truncate);
       text_embeds = model->encode_text(ids.to(model->positional_embedding.device()));
     }
