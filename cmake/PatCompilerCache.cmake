@@ -4,7 +4,8 @@ if(PAT_USE_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   if(PAT_CCACHE)
     # Precompiled headers need these sloppiness settings to be cacheable.
     set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
-        "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime" ${PAT_CCACHE})
+        "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+        "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}" ${PAT_CCACHE})
     message(STATUS "PAT: using ccache (${PAT_CCACHE})")
   endif()
 endif()

@@ -1,8 +1,14 @@
 // pat_train: trains a PAT / CAT-Seg model from a YAML config.
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "pat/app/cli.h"
-#include "pat/core/error.h"
+#include "pat/core/fs.h"
+#include "pat/core/log.h"
+#include "pat/engine/signals.h"
+#include "pat/engine/trainer.h"
+#include "pat/model/seg_model.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_train", "Train a PAT (or CAT-Seg baseline) model from a YAML config.");
@@ -10,19 +16,42 @@ int main(int argc, char** argv) {
   pat::app::add_config_flags(*app, flags);
   bool print_model = false, json = false;
   std::string resume;
-  int nproc = 1;
   app->add_flag("--print-model", print_model, "Print per-module parameter counts (trainable and total) and exit");
-  app->add_flag("--json", json, "With --print-model: one JSON object");
-  app->add_option("--resume", resume, "Resume from the newest checkpoint in the output directory, or from PATH")
+  app->add_flag("--json", json, "With --print-model: print one JSON object");
+  app->add_option("--resume", resume,
+                  "Continue from the newest checkpoint in train.output_dir (no value) or from the checkpoint PATH")
       ->expected(0, 1)
-      ->default_str("");
-  app->add_option("--nproc", nproc, "Start N local worker processes (data parallel)")->check(CLI::PositiveNumber);
+      ->default_str("auto");
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
-    PAT_FAIL("pat_train: training is not available in this build yet");
+    auto device = pat::app::apply_runtime(config.runtime);
+    if (print_model) {
+      pat::model::SegModel model(config.model);
+      auto counts = model->param_counts();
+      if (json) {
+        nlohmann::ordered_json out;
+        out["total"] = counts.back().total;
+        out["trainable"] = counts.back().trainable;
+        for (const auto& c : counts) out["modules"][c.name] = {{"total", c.total}, {"trainable", c.trainable}};
+        std::cout << out.dump() << std::endl;
+      } else {
+        std::cout << pat::model::format_param_counts(counts);
+      }
+      return 0;
+    }
+    if (app->count("--resume") && resume.empty()) resume = "auto";
+    pat::ensure_directory(config.train.output_dir, "train.output_dir");
+    pat::add_log_file(config.train.output_dir + "/log.txt");
+    pat::engine::Trainer trainer(config, device);
+    auto result = trainer.run(resume);
+    if (result.interrupted) return 128 + pat::engine::stop_signal();  // stopped by a signal, checkpoint written
+    if (result.best_miou >= 0)
+      std::cout << "best val mIoU " << result.best_miou << ", final " << result.last_miou << std::endl;
+    std::cout << "weights: " << result.final_weights << std::endl;
+    return 0;
   });
 }

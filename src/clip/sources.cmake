@@ -1,4 +1,10 @@
 set(PAT_CLIP_SOURCES
+  clip/tokenizer.cpp
+  clip/detail/bpe.cpp
+  clip/detail/html_unescape.cpp
+  clip/detail/pretokenize.cpp
+  clip/detail/text_clean.cpp
+  clip/detail/unicode.cpp
   clip/architecture.cpp
   clip/attention.cpp
   clip/residual_block.cpp
@@ -9,10 +15,4 @@ set(PAT_CLIP_SOURCES
   clip/prompt_templates.cpp
   clip/text_embedder.cpp
   clip/preprocess.cpp
-  clip/tokenizer.cpp
-  clip/detail/bpe.cpp
-  clip/detail/html_unescape.cpp
-  clip/detail/pretokenize.cpp
-  clip/detail/text_clean.cpp
-  clip/detail/unicode.cpp
 )

@@ -1,0 +1,44 @@
+#pragma once
+/// \file The training loop (CATSEG.md §1.10): AdamW over the model's parameter groups, cosine/poly
+/// schedule with warmup, global gradient-norm clipping, gradient accumulation, periodic logging
+/// (metrics.jsonl, progress with ETA), validation, checkpoints (periodic, last, best), exact resume,
+/// NaN guard, clean stop on SIGINT/SIGTERM, plots and the final weights.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "pat/config/config.h"
+
+namespace pat::engine {
+
+struct TrainResult {
+  int64_t step = 0;          ///< optimizer steps done
+  bool interrupted = false;  ///< stopped by a signal (a checkpoint was written)
+  double best_miou = -1;     ///< best validation mIoU (percent), -1 without validation
+  double last_miou = -1;     ///< the last validation mIoU
+  std::string final_weights; ///< model_final.pt (empty when interrupted)
+};
+
+class Trainer {
+ public:
+  /// `config` is the resolved configuration; the runtime (threads, seed, log level) is the caller's.
+  Trainer(Config config, torch::Device device);
+
+  /// Trains to `train.max_iter`. `resume`: "" = fresh start (an existing checkpoint in the output
+  /// directory is an error, so nothing is overwritten by accident), "auto" = the newest checkpoint of
+  /// the output directory, else a checkpoint path.
+  TrainResult run(const std::string& resume = "");
+
+  /// Test hook: called with each step's (unweighted-sum) loss terms before the NaN check.
+  std::function<void(int64_t step, std::map<std::string, torch::Tensor>& losses)> loss_hook;
+
+ private:
+  Config config_;
+  torch::Device device_;
+};
+
+}  // namespace pat::engine

@@ -1,0 +1,36 @@
+#pragma once
+/// \file Window multi-head self-attention of CAT-Seg's guided Swin blocks (CATSEG.md §1.6): queries and
+/// keys see [features, guidance], values see the features only; no relative position bias.
+
+#include <cstdint>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+namespace pat::model {
+
+struct WindowAttentionOptions {
+  /// Feature channels C (input, value and output width).
+  int64_t dim = 128;
+  /// Guidance channels concatenated to the features for queries and keys (0: none).
+  int64_t guidance_dim = 128;
+  /// Attention heads; head width is dim / num_heads.
+  int64_t num_heads = 4;
+};
+
+/// Parameters (official names): q, k [dim+guidance_dim -> dim], v [dim -> dim], proj [dim -> dim].
+class WindowAttentionImpl : public torch::nn::Module {
+ public:
+  explicit WindowAttentionImpl(const WindowAttentionOptions& options);
+
+  /// x: [B_, N, dim + guidance_dim] float32 (features first); mask: [num_windows, N, N] additive, B_ a
+  /// multiple of num_windows, or undefined. Returns [B_, N, dim].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+
+  WindowAttentionOptions options;
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr};
+};
+TORCH_MODULE(WindowAttention);
+
+}  // namespace pat::model

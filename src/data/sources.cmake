@@ -1,0 +1,10 @@
+set(PAT_DATA_SOURCES
+  data/image_io.cpp
+  data/class_list.cpp
+  data/rng.cpp
+  data/dataset.cpp
+  data/transforms.cpp
+  data/loader.cpp
+  data/synthetic.cpp
+  data/prepare.cpp
+)

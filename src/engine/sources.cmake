@@ -1,0 +1,14 @@
+set(PAT_ENGINE_SOURCES
+  engine/checkpoint.cpp
+  engine/datasets.cpp
+  engine/evaluator.cpp
+  engine/inference_protocol.cpp
+  engine/label_map_io.cpp
+  engine/lr_schedule.cpp
+  engine/metrics.cpp
+  engine/metrics_log.cpp
+  engine/prediction_scoring.cpp
+  engine/report.cpp
+  engine/signals.cpp
+  engine/trainer.cpp
+)

@@ -1,0 +1,305 @@
+#include "pat/engine/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <regex>
+
+#include "pat/core/error.h"
+#include "pat/core/fs.h"
+#include "pat/core/log.h"
+#include "pat/core/progress.h"
+#include "pat/data/class_list.h"
+#include "pat/data/loader.h"
+#include "pat/engine/checkpoint.h"
+#include "pat/engine/datasets.h"
+#include "pat/engine/evaluator.h"
+#include "pat/engine/lr_schedule.h"
+#include "pat/engine/metrics_log.h"
+#include "pat/engine/signals.h"
+#include "pat/model/seg_model.h"
+#include "pat/vis/image.h"
+#include "pat/vis/panel.h"
+#include "pat/vis/plot.h"
+
+namespace fs = std::filesystem;
+
+namespace pat::engine {
+namespace {
+
+std::string checkpoint_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "model_%07lld.pt", static_cast<long long>(step));
+  return name;
+}
+
+/// Points `link` at `target` atomically (a hard link: no copy of a large checkpoint).
+void link_atomic(const std::string& target, const std::string& link) {
+  const std::string tmp = link + ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(target, tmp, ec);
+  if (ec) fs::copy_file(target, tmp, fs::copy_options::overwrite_existing);
+  fs::rename(tmp, link);
+}
+
+/// Keeps the newest `keep` periodic checkpoints (last.pt and best.pt are separate files).
+void prune_checkpoints(const std::string& dir, int64_t keep) {
+  if (keep <= 0) return;
+  std::regex pattern("model_(\\d+)\\.pt");
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, pattern)) found.emplace_back(std::stoll(m[1]), entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  for (size_t i = 0; i + keep < found.size(); ++i) fs::remove(found[i].second);
+}
+
+void write_plots(const std::string& dir) {
+  const auto records = MetricsLog::read(dir + "/metrics.jsonl");
+  std::map<std::string, vis::Series> losses;
+  vis::Series miou{"val mIoU", {}, {}};
+  for (const auto& r : records) {
+    const double step = r["step"].get<double>();
+    if (r.contains("mIoU")) {
+      miou.xs.push_back(step);
+      miou.ys.push_back(r["mIoU"].get<double>());
+      continue;
+    }
+    for (const auto& [key, value] : r.items()) {
+      if (key == "loss" || key.rfind("loss_", 0) == 0) {
+        auto& s = losses[key];
+        s.name = key;
+        s.xs.push_back(step);
+        s.ys.push_back(value.get<double>());
+      }
+    }
+  }
+  std::vector<vis::Series> loss_series;
+  for (auto& [name, s] : losses) loss_series.push_back(s);
+  if (!loss_series.empty()) vis::plot_series(dir + "/loss.png", "training losses", loss_series);
+  if (!miou.xs.empty()) {
+    vis::PlotOptions o;
+    o.y_label = "mIoU (%)";
+    vis::plot_series(dir + "/miou.png", "validation mIoU", {miou}, o);
+  }
+}
+
+}  // namespace
+
+Trainer::Trainer(Config config, torch::Device device) : config_(std::move(config)), device_(device) {}
+
+TrainResult Trainer::run(const std::string& resume) {
+  const auto& t = config_.train;
+  const std::string out = t.output_dir;
+  ensure_directory(out, "train.output_dir");
+  std::string checkpoint;
+  if (resume == "auto") {
+    checkpoint = find_latest_checkpoint(out);
+    PAT_CHECK(!checkpoint.empty(), "--resume: no checkpoint in ", out, " to resume from");
+  } else if (!resume.empty()) {
+    checkpoint = resume;
+  } else {
+    PAT_CHECK(find_latest_checkpoint(out).empty(), "train.output_dir ", out,
+              ": already holds checkpoints; pass --resume to continue that run or choose another output directory");
+  }
+  save_config(config_, out + "/config.yaml");
+
+  auto train_set = make_dataset(config_, Split::kTrain);
+  auto classes = train_set->class_names();
+  PAT_CHECK(static_cast<int64_t>(classes.size()) >= train_set->num_classes() && train_set->num_classes() > 0,
+            train_set->name(), ": training needs a class list (data.train_class_file)");
+  classes.resize(train_set->num_classes());
+  data::save_class_names(out + "/classes.json", classes);
+  std::shared_ptr<data::Dataset> val_set;
+  data::TransformPtr val_transform;
+  std::vector<std::string> val_classes;
+  if (t.eval_period > 0) {
+    val_set = make_dataset(config_, Split::kVal);
+    val_transform = make_test_transform(config_, *val_set);
+    val_classes = val_set->class_names();
+    val_classes.resize(val_set->num_classes());
+  }
+
+  model::SegModel model(config_.model);
+  model->set_classes(classes);
+  model->to(device_);
+  model->train();
+
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<double> base_lrs;
+  std::vector<torch::Tensor> trainable;
+  for (const auto& g : model->param_groups()) {
+    auto options = std::make_unique<torch::optim::AdamWOptions>(t.lr * g.lr_scale);
+    options->weight_decay(g.weight_decay ? t.weight_decay : 0.0).betas({0.9, 0.999}).eps(1e-8);
+    groups.emplace_back(g.params, std::move(options));
+    base_lrs.push_back(t.lr * g.lr_scale);
+    trainable.insert(trainable.end(), g.params.begin(), g.params.end());
+  }
+  PAT_CHECK(!trainable.empty(), "model: nothing to train (every parameter is frozen)");
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(t.lr));
+
+  TrainState state;
+  state.config_yaml = to_yaml(config_);
+  std::string last_good = "none";
+  if (!checkpoint.empty()) {
+    state = load_checkpoint(checkpoint, *model, &optimizer);
+    state.config_yaml = to_yaml(config_);
+    last_good = checkpoint;
+    PAT_LOG_INFO("resumed from {} at step {}", checkpoint, state.step);
+  }
+
+  data::LoaderOptions lo;
+  lo.batch_size = t.batch_size / t.grad_accum;
+  lo.num_workers = static_cast<int>(config_.data.workers);
+  lo.prefetch_batches = static_cast<int>(config_.data.prefetch);
+  lo.shuffle = true;
+  lo.seed = static_cast<uint64_t>(config_.runtime.seed);
+  lo.repeat = true;
+  lo.start = {state.epoch, state.position};
+  data::Loader loader(train_set, make_train_transform(config_), lo);
+
+  MetricsLog metrics(out + "/metrics.jsonl", state.step);
+  LrScheduleOptions schedule;
+  schedule.kind = t.schedule;
+  schedule.max_iter = t.max_iter;
+  schedule.warmup_iters = t.warmup_iters;
+  schedule.poly_power = t.poly_power;
+
+  TrainResult result;
+  result.best_miou = state.best_metric;
+  auto save = [&](const std::string& name) {
+    save_checkpoint(out + "/" + name, *model, &optimizer, state);
+    last_good = out + "/" + name;
+  };
+  auto validate = [&](bool final_pass) {
+    model->set_classes(val_classes);
+    EvaluateOptions eo;
+    eo.label = "val";
+    eo.progress = ::isatty(STDERR_FILENO) != 0;
+    if (final_pass) {
+      const std::string dir = out + "/predictions";
+      ensure_directory(dir, "predictions directory");
+      eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt, const torch::Tensor& pred) {
+        if (i < 6)
+          vis::write_png(dir + "/val_" + std::to_string(i) + ".png",
+                         vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes.size()), val_classes));
+      };
+    }
+    auto r = evaluate(*model, *val_set, val_transform, config_.eval, eo);
+    model->set_classes(classes);
+    model->train();
+    const double miou = r.metrics.miou;
+    metrics.write({{"step", state.step}, {"mIoU", miou}, {"fwIoU", r.metrics.fwiou}, {"pACC", r.metrics.pacc},
+                   {"mACC", r.metrics.macc}});
+    PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state.step, miou, r.metrics.fwiou,
+                 r.metrics.pacc, r.metrics.macc);
+    result.last_miou = miou;
+    if (miou > state.best_metric) {
+      state.best_metric = miou;
+      result.best_miou = miou;
+      save("best.pt");
+    }
+  };
+
+  install_stop_handlers();
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  Progress progress(t.max_iter, "train", tty);
+  progress.set(state.step);
+  std::map<std::string, double> sums;
+  int64_t window_steps = 0, window_images = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  const auto run_start = window_start;
+  const int64_t first_step = state.step;
+
+  while (state.step < t.max_iter) {
+    if (stop_requested()) {
+      save("last.pt");
+      result.interrupted = true;
+      PAT_LOG_WARN("stopped by signal {} at step {}; checkpoint {} written (continue with --resume)", stop_signal(),
+                   state.step, last_good);
+      break;
+    }
+    const double multiplier = lr_multiplier(schedule, state.step);
+    for (size_t i = 0; i < optimizer.param_groups().size(); ++i)
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(base_lrs[i] * multiplier);
+    optimizer.zero_grad();
+    std::map<std::string, double> stats;
+    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+      auto batch = loader.next();
+      PAT_ASSERT(batch.has_value(), "the repeating loader ended");
+      auto output = model->forward(batch->images.to(device_), batch->labels.to(device_), train_set->ignore_label());
+      if (loss_hook) loss_hook(state.step + 1, output.losses);
+      auto total = torch::zeros({}, output.logits.options());
+      for (const auto& [name, term] : output.losses) {
+        const double value = term.item<double>();
+        PAT_CHECK(std::isfinite(value), "step ", state.step + 1, ": loss term \"", name, "\" is ", value,
+                  "; stopping without saving (last good checkpoint: ", last_good, ")");
+        sums["loss_" + name] += value / t.grad_accum;
+        total = total + term;
+      }
+      sums["loss"] += total.item<double>() / t.grad_accum;
+      (total / static_cast<double>(t.grad_accum)).backward();
+      for (const auto& [k, v] : output.stats) stats[k] = v;
+      state.epoch = batch->state.epoch;
+      state.position = batch->state.position;
+      window_images += batch->images.size(0);
+    }
+    if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(trainable, t.clip_grad_norm);
+    optimizer.step();
+    ++state.step;
+    ++window_steps;
+
+    if (state.step % t.log_period == 0 || state.step == t.max_iter) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      nlohmann::json record = {{"step", state.step}, {"lr", t.lr * multiplier}};
+      for (const auto& [k, v] : sums) record[k] = v / window_steps;
+      for (const auto& [k, v] : stats) record[k] = v;
+      const double images_per_s = seconds > 0 ? window_images / seconds : 0;
+      record["images_per_s"] = images_per_s;
+      metrics.write(record);
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      const double eta = elapsed / static_cast<double>(state.step - first_step) * (t.max_iter - state.step);
+      std::string text = fmt::format("loss {:.4f}", record["loss"].get<double>());
+      for (const auto& [k, v] : sums)
+        if (k != "loss") text += fmt::format(" {} {:.4f}", k.substr(5), v / window_steps);
+      for (const auto& [k, v] : stats) text += fmt::format(" {} {:.3g}", k, v);
+      text += fmt::format(" lr {:.2e} {:.1f} img/s", t.lr * multiplier, images_per_s);
+      if (tty) {
+        progress.set(state.step, text);
+      } else {
+        PAT_LOG_INFO("step {}/{} {} ETA {}", state.step, t.max_iter, text, format_duration(eta));
+      }
+      sums.clear();
+      window_steps = window_images = 0;
+      window_start = std::chrono::steady_clock::now();
+    } else if (tty) {
+      progress.set(state.step);
+    }
+    if (state.step % t.checkpoint_period == 0) {
+      save(checkpoint_name(state.step));
+      link_atomic(out + "/" + checkpoint_name(state.step), out + "/last.pt");
+      prune_checkpoints(out, t.keep_checkpoints);
+    }
+    if (val_set && state.step % t.eval_period == 0 && state.step < t.max_iter) validate(false);
+  }
+  progress.finish();
+  result.step = state.step;
+  if (!result.interrupted) {
+    if (val_set) validate(true);
+    if (state.step % t.checkpoint_period != 0) save("last.pt");
+    save_weights(out + "/model_final.pt", *model);
+    save_weights(out + "/model_final.safetensors", *model);
+    result.final_weights = out + "/model_final.pt";
+    PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state.step, result.final_weights);
+  }
+  write_plots(out);
+  return result;
+}
+
+}  // namespace pat::engine

@@ -1,0 +1,66 @@
+#include "pat/model/catseg/swin_block.h"
+
+#include <algorithm>
+
+#include <torch/torch.h>
+
+#include "pat/core/error.h"
+#include "pat/model/catseg/swin_window.h"
+
+namespace pat::model {
+
+SwinMlpImpl::SwinMlpImpl(int64_t dim, int64_t hidden) {
+  fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
+  fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
+}
+
+torch::Tensor SwinMlpImpl::forward(const torch::Tensor& x) {
+  return fc2(torch::gelu(fc1(x)));
+}
+
+SwinBlockImpl::SwinBlockImpl(const SwinBlockOptions& options_) : options(options_) {
+  PAT_CHECK(options.input_resolution.size() == 2 && options.input_resolution[0] > 0 && options.input_resolution[1] > 0,
+            "SwinBlock: expected input_resolution [H, W], got ", options.input_resolution.size(), " values");
+  const int64_t h = options.input_resolution[0], w = options.input_resolution[1];
+  window_ = options.window_size;
+  shift_ = options.shift_size;
+  if (std::min(h, w) <= window_) {
+    window_ = std::min(h, w);
+    shift_ = 0;
+  }
+  PAT_CHECK(window_ > 0 && shift_ >= 0 && shift_ < window_, "SwinBlock: expected 0 <= shift_size < window_size, got ",
+            shift_, " and ", window_);
+  PAT_CHECK(h % window_ == 0 && w % window_ == 0, "SwinBlock: expected input_resolution ", h, "x", w,
+            " to be a multiple of window_size ", window_);
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.dim})));
+  attn = register_module("attn",
+                         WindowAttention(WindowAttentionOptions{options.dim, options.guidance_dim, options.num_heads}));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.dim})));
+  mlp = register_module("mlp", SwinMlp(options.dim, static_cast<int64_t>(options.dim * options.mlp_ratio)));
+  if (shift_ > 0) attn_mask = register_buffer("attn_mask", shifted_window_mask(h, w, window_, shift_));
+}
+
+torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& guidance) {
+  const int64_t h = options.input_resolution[0], w = options.input_resolution[1], c = options.dim;
+  PAT_CHECK(x.dim() == 3 && x.size(1) == h * w && x.size(2) == c, "SwinBlock: expected [B', ", h * w, ", ", c,
+            "], got ", x.sizes());
+  const int64_t b = x.size(0);
+  auto shortcut = x;
+  auto y = norm1(x).view({b, h, w, c});
+  if (options.guidance_dim > 0) {
+    PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) == b && guidance.size(1) == h * w &&
+                  guidance.size(2) == options.guidance_dim,
+              "SwinBlock: expected guidance [", b, ", ", h * w, ", ", options.guidance_dim, "], got ",
+              guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
+    y = torch::cat({y, guidance.view({b, h, w, options.guidance_dim})}, -1);
+  }
+  if (shift_ > 0) y = torch::roll(y, {-shift_, -shift_}, {1, 2});
+  auto windows = window_partition(y, window_).view({-1, window_ * window_, y.size(-1)});
+  auto attended = attn(windows, attn_mask).view({-1, window_, window_, c});
+  y = window_reverse(attended, window_, h, w);
+  if (shift_ > 0) y = torch::roll(y, {shift_, shift_}, {1, 2});
+  auto out = shortcut + y.reshape({b, h * w, c});
+  return out + mlp(norm2(out));
+}
+
+}  // namespace pat::model

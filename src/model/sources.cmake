@@ -1,0 +1,28 @@
+set(PAT_MODEL_SOURCES
+  model/quantizer.cpp
+  model/quantizer_ema.cpp
+  model/quantizer_loss.cpp
+  model/quantizer_factory.cpp
+  model/pyramid_tokenizer.cpp
+  model/pyramid_decoder.cpp
+  model/pyramid_fusion.cpp
+  model/pyramid_aux_head.cpp
+  model/pyramid_losses.cpp
+  model/pyramid_pat.cpp
+  model/detail/residual_block.cpp
+  model/catseg/swin_window.cpp
+  model/catseg/window_attention.cpp
+  model/catseg/swin_block.cpp
+  model/catseg/spatial_aggregation.cpp
+  model/catseg/linear_attention.cpp
+  model/catseg/class_aggregation.cpp
+  model/catseg/aggregator_layer.cpp
+  model/catseg/upsampling_decoder.cpp
+  model/catseg/cost_volume.cpp
+  model/catseg/class_pruning.cpp
+  model/catseg/guidance_upsamplers.cpp
+  model/catseg/catseg_head.cpp
+  model/catseg/catseg_presets.cpp
+  model/seg_loss.cpp
+  model/seg_model.cpp
+)

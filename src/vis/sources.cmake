@@ -1,0 +1,9 @@
+set(PAT_VIS_SOURCES
+  vis/palette.cpp
+  vis/image.cpp
+  vis/colorize.cpp
+  vis/overlay.cpp
+  vis/panel.cpp
+  vis/plot.cpp
+  vis/detail/text.cpp
+)

@@ -1,0 +1,9 @@
+pat_add_unit_test(catseg
+  ${CMAKE_CURRENT_LIST_DIR}/test_swin.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_linear_attention.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_class_aggregation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_class_pruning.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_decoder.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_catseg_head.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_seg_loss.cpp
+)

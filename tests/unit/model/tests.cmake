@@ -1,0 +1,3 @@
+pat_add_unit_test(model
+  ${CMAKE_CURRENT_LIST_DIR}/test_seg_model.cpp
+)

@@ -1,0 +1,4 @@
+pat_add_unit_test(pat
+  ${CMAKE_CURRENT_LIST_DIR}/test_quantizer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_pyramid.cpp
+)
