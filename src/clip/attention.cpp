@@ -45,7 +45,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
   // Fused kernels (flash / memory-efficient attention on CUDA); same numerics as below up to rounding.
-  out = at::scaled_dot_product_attention(q, k, v, mask.defined() ? mask.to(q.dtype()) : torch::Tensor());
+  c10::optional<at::Tensor> additive_mask;
+  if (mask.defined()) additive_mask = mask.to(q.scalar_type());
+  out = at::scaled_dot_product_attention(q, k, v, additive_mask);
 #else
   auto scores = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1));  // [B,H,L,L]
   if (mask.defined()) scores = scores + mask.to(scores.dtype());

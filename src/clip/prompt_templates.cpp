@@ -98,6 +98,7 @@ const std::vector<std::string>& imagenet_templates() {
 }  // namespace
 
 const std::vector<std::string>& prompt_templates(const std::string& name) {
+  static const std::vector<std::string> plain = {"{}"};
   static const std::vector<std::string> single = {kSceneTemplate};
   static const std::vector<std::string> select = {"itap of a {}.",
                                                   "a bad photo of the {}.",
@@ -107,14 +108,15 @@ const std::vector<std::string>& prompt_templates(const std::string& name) {
                                                   "art of the {}.",
                                                   "a photo of the small {}.",
                                                   kSceneTemplate};
+  if (name == "plain") return plain;
   if (name == "single") return single;
   if (name == "imagenet") return imagenet_templates();
   if (name == "imagenet_select") return select;
-  PAT_FAIL("CLIP prompt templates: unknown set \"", name, "\" (expected single, imagenet or imagenet_select)");
+  PAT_FAIL("CLIP prompt templates: unknown set \"", name, "\" (expected plain, single, imagenet or imagenet_select)");
 }
 
 std::vector<std::string> prompt_template_names() {
-  return {"single", "imagenet", "imagenet_select"};
+  return {"plain", "single", "imagenet", "imagenet_select"};
 }
 
 std::string first_synonym(const std::string& class_name) {

@@ -9,9 +9,9 @@ namespace pat::clip {
 /// CAT-Seg's single template (the one its B/L configs use): exactly "A photo of a {} in the scene".
 extern const char* const kSceneTemplate;
 
-/// Template sets by name: "single" (kSceneTemplate), "imagenet" (OpenAI's 80 ImageNet templates, from
-/// "a bad photo of a {}." to "a tattoo of the {}."), "imagenet_select" (CAT-Seg's 8-template subset, ending
-/// with kSceneTemplate). Unknown name: `pat::Error` listing the names.
+/// Template sets by name: "plain" ("{}": the class name itself), "single" (kSceneTemplate), "imagenet" (OpenAI's 80
+/// ImageNet templates, from "a bad photo of a {}." to "a tattoo of the {}."), "imagenet_select" (CAT-Seg's 8-template
+/// subset, ending with kSceneTemplate). Unknown name: `pat::Error` listing the names.
 const std::vector<std::string>& prompt_templates(const std::string& name);
 
 /// The names `prompt_templates` accepts.

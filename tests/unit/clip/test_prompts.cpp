@@ -21,7 +21,8 @@ TEST(ClipPrompts, TemplateSets) {
   EXPECT_EQ(select[4], "a {} in a video game.");
   EXPECT_EQ(select.back(), "A photo of a {} in the scene");
   for (const auto& t : select) EXPECT_TRUE(t == select.back() || std::count(imagenet.begin(), imagenet.end(), t)) << t;
-  EXPECT_EQ(prompt_template_names().size(), 3u);
+  EXPECT_EQ(prompt_templates("plain"), std::vector<std::string>{"{}"});
+  EXPECT_EQ(prompt_template_names().size(), 4u);
   EXPECT_THROW(prompt_templates("vild"), pat::Error);
 }
 

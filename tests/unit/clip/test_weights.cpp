@@ -143,3 +143,18 @@ TEST(ClipWeights, FileErrors) {
   EXPECT_EQ(message.find('\n'), std::string::npos);
   EXPECT_THROW(load_clip(dir.file("missing.safetensors")), pat::Error);
 }
+
+TEST(ClipWeights, ReducedPrecisionLoading) {
+  // bfloat16 weights run on CPU too (float16 would need a GPU); LayerNorms still compute in float32.
+  ClipLoadOptions options;
+  options.head_dim = kTinyHeadDim;
+  options.dtype = torch::kBFloat16;
+  auto model = load_clip(fixture("tiny_clip.pt"), options);
+  EXPECT_EQ(model->dtype(), torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  auto image = model->encode_image(golden("image32.npy"));
+  EXPECT_EQ(image.scalar_type(), torch::kBFloat16);
+  EXPECT_TENSOR_CLOSE(image.to(torch::kFloat32), golden("encode_image.npy"), 0.1, 0.1);
+  auto text = model->encode_text(golden("text_ids.npy"));
+  EXPECT_TENSOR_CLOSE(text.to(torch::kFloat32), golden("encode_text.npy"), 0.1, 0.1);
+}

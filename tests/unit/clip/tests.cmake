@@ -5,4 +5,5 @@ pat_add_unit_test(clip
   ${CMAKE_CURRENT_LIST_DIR}/test_finetune.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_prompts.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_preprocess.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_text_embedder.cpp
 )
