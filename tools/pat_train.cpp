@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     }
     auto device = pat::app::apply_runtime(config.runtime);
     if (print_model) {
+      // Counting needs no weights file for a named architecture: the shapes are known.
+      if (config.model.clip.arch != "custom") config.model.clip.weights.clear();
       pat::model::SegModel model(config.model);
       auto counts = model->param_counts();
       if (json) {

@@ -174,19 +174,19 @@ TrainResult Trainer::run(const std::string& resume) {
   result.best_miou = state.best_metric;
   auto save = [&](const std::string& name) {
     save_checkpoint(out + "/" + name, *model, &optimizer, state);
-    last_good = out + "/" + name;
+    if (name != "best.pt") last_good = out + "/" + name;
   };
+  const std::string previews = out + "/predictions";
   auto validate = [&](bool final_pass) {
     model->set_classes(val_classes);
     EvaluateOptions eo;
     eo.label = "val";
     eo.progress = ::isatty(STDERR_FILENO) != 0;
     if (final_pass) {
-      const std::string dir = out + "/predictions";
-      ensure_directory(dir, "predictions directory");
+      ensure_directory(previews, "predictions directory");
       eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt, const torch::Tensor& pred) {
         if (i < 6)
-          vis::write_png(dir + "/val_" + std::to_string(i) + ".png",
+          vis::write_png(previews + "/val_" + std::to_string(i) + ".png",
                          vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes.size()), val_classes));
       };
     }

@@ -19,6 +19,9 @@ namespace {
 const double kPixelMean[3] = {122.7709383, 116.7460125, 104.09373615};
 const double kPixelStd[3] = {68.5005327, 66.6321579, 70.3231630};
 
+/// Ids of each tokenizer kind (CLIP.md §4), known without reading the vocabulary file.
+int64_t tokenizer_vocab_size(const ClipConfig& c) { return c.tokenizer == "byte" ? 514 : 49408; }
+
 std::shared_ptr<const clip::Tokenizer> make_tokenizer(const ClipConfig& c) {
   if (c.tokenizer == "byte") return std::make_shared<clip::Tokenizer>(clip::Tokenizer::byte_level());
   PAT_CHECK(!c.vocab.empty(),
@@ -100,19 +103,18 @@ int64_t count(const std::vector<torch::Tensor>& params, bool trainable_only) {
 
 SegModelImpl::SegModelImpl(const ModelConfig& config) : config_(config) {
   const auto& c = config_.clip;
-  tokenizer_ = make_tokenizer(c);
   clip::ClipWeights weights;
   clip::ClipArchitecture arch;
   if (!c.weights.empty()) {
     weights = clip::load_clip_weights(c.weights);
     arch = clip::infer_clip_architecture(weights);
   } else if (c.arch == "custom") {
-    arch = custom_architecture(c, tokenizer_->vocab_size());
+    arch = custom_architecture(c, tokenizer_vocab_size(c));
   } else {
     arch = clip::ClipArchitecture::preset(c.arch);
   }
-  PAT_CHECK(arch.vocab_size >= tokenizer_->vocab_size(), "model.clip.tokenizer: the tokenizer has ",
-            tokenizer_->vocab_size(), " ids but the CLIP text tower only ", arch.vocab_size);
+  PAT_CHECK(arch.vocab_size >= tokenizer_vocab_size(c), "model.clip.tokenizer: the ", c.tokenizer, " tokenizer has ",
+            tokenizer_vocab_size(c), " ids but the CLIP text tower only ", arch.vocab_size);
   PAT_CHECK(c.image_size % arch.vision_patch_size == 0, "model.clip.image_size: expected a multiple of the patch size ",
             arch.vision_patch_size, ", got ", c.image_size);
   for (auto tap : c.taps)
@@ -132,13 +134,16 @@ SegModelImpl::SegModelImpl(const ModelConfig& config) : config_(config) {
   head = register_module("head", CatSegHead(head_options(h, arch.embed_dim, grid)));
   if (config_.pat.enabled) pat = register_module("pat", PyramidPat(pat_options(config_.pat, h, arch.embed_dim)));
 
-  clip::TextEmbedderOptions text;
-  text.templates = c.templates;
-  embedder_ = std::make_unique<clip::TextEmbedder>(clip, tokenizer_, text);
 }
 
 void SegModelImpl::set_classes(const std::vector<std::string>& class_names) {
   data::validate_class_names(class_names, "classes");
+  if (!embedder_) {  // the tokenizer (and its vocabulary file) is needed from the first vocabulary on
+    tokenizer_ = make_tokenizer(config_.clip);
+    clip::TextEmbedderOptions text;
+    text.templates = config_.clip.templates;
+    embedder_ = std::make_unique<clip::TextEmbedder>(clip, tokenizer_, text);
+  }
   classes_ = class_names;
 }
 
@@ -271,7 +276,7 @@ std::vector<ParamCount> SegModelImpl::param_counts() const {
 void SegModelImpl::load_clip_weights(const std::string& path) {
   clip::load_weights_into(*clip, clip::load_clip_weights(path));
   clip::set_finetune_mode(*clip, clip::parse_finetune_mode(config_.clip.finetune));
-  embedder_->clear_cache();
+  if (embedder_) embedder_->clear_cache();
 }
 
 std::string format_param_counts(const std::vector<ParamCount>& counts) {

@@ -55,7 +55,8 @@ class SegModelImpl : public torch::nn::Module {
  public:
   /// Builds every part from the config. CLIP comes from `config.clip.weights` when set (architecture
   /// inferred from the weights), else from its named architecture or the explicit custom sizes with
-  /// random init. The tokenizer is the real BPE (`clip.vocab`) or the byte-level one.
+  /// random init. The tokenizer (the real BPE from `clip.vocab`, or the byte-level one) is created by the
+  /// first `set_classes`, so counting parameters needs no vocabulary file.
   explicit SegModelImpl(const ModelConfig& config);
 
   /// The vocabulary to score against (CAT-Seg prompt template(s), first synonym of "a, b" names).
@@ -82,7 +83,6 @@ class SegModelImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
   int64_t image_size() const { return config_.clip.image_size; }
-  std::shared_ptr<const clip::Tokenizer> tokenizer() const { return tokenizer_; }
 
   clip::ClipModel clip{nullptr};
   GuidanceUpsamplers upsamplers{nullptr};

@@ -96,7 +96,7 @@ TEST(ClassList, ReadsTheBenchmarkLists) {
 }
 
 TEST(DatasetRegistry, SpecsAndDataRoot) {
-  EXPECT_EQ(builtin_dataset_names().size(), 8u);
+  EXPECT_EQ(builtin_dataset_names().size(), 9u);
   const DatasetSpec a = builtin_dataset_spec("ade847", "/data");
   EXPECT_EQ(a.image_dir, "ADE20K_2021_17_01/images_detectron2/validation");
   EXPECT_EQ(a.label_ext, ".tif");

@@ -58,7 +58,7 @@ TEST(SegModel, UntrainedPatLeavesTheBaselineOutputUnchanged) {
   auto images = torch::rand({2, 3, 32, 32}) * 255;
   torch::NoGradGuard no_grad;
   auto a = with_pat->forward(images).logits, b = baseline->forward(images).logits;
-  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{2, 3, 8, 8}));
+  EXPECT_EQ(a.sizes(), (std::vector<int64_t>{2, 3, 16, 16}));  // 4x the 4x4 patch grid
   EXPECT_TRUE(torch::equal(a, b));
 }
 
@@ -106,20 +106,19 @@ TEST(SegModel, ParameterGroups) {
     }
   }
   EXPECT_EQ(clip_params, 2 * (3 + 1));  // q and v of 3 vision + 1 text blocks
-  // Norms, padding tokens and embeddings are in a no-decay group.
+  // Norms (by module type, e.g. the decoder's GroupNorms), padding tokens and embeddings get no weight decay.
+  std::map<std::string, bool> decays;
   auto params = model->named_parameters(true);
-  for (const auto& g : model->param_groups()) {
-    for (const auto& p : g.params) {
-      for (const auto& [name, tensor] : params) {
-        if (!tensor.is_same(p)) continue;
-        const bool should_decay = name.find("norm") == std::string::npos && name.find("padding") == std::string::npos &&
-                                  name.find("bias") == std::string::npos;
-        if (should_decay) EXPECT_TRUE(g.weight_decay) << name;
-        if (name.find("norm") != std::string::npos || name.find("padding") != std::string::npos)
-          EXPECT_FALSE(g.weight_decay) << name;
-      }
-    }
-  }
+  for (const auto& g : model->param_groups())
+    for (const auto& p : g.params)
+      for (const auto& item : params)
+        if (item.value().is_same(p)) decays[item.key()] = g.weight_decay;
+  for (const char* name : {"head.decoder1.conv.double_conv.1.weight", "head.layers.0.attention.padding_tokens",
+                           "head.layers.0.swin_block.guidance_norm.weight"})
+    EXPECT_FALSE(decays.at(name)) << name;
+  for (const char* name : {"head.conv1.weight", "upsamplers.upsample1.weight",
+                           "clip.visual.transformer.resblocks.0.attn.q_proj_weight"})
+    EXPECT_TRUE(decays.at(name)) << name;
 }
 
 TEST(SegModel, BadInputsAreErrors) {
@@ -129,7 +128,7 @@ TEST(SegModel, BadInputsAreErrors) {
   EXPECT_THROW(model->set_classes({"cat", "cat"}), pat::Error);
   model->set_classes({"cat"});
   EXPECT_THROW(model->forward(torch::zeros({1, 4, 32, 32})), pat::Error);
-  EXPECT_THROW(pat::model::SegModel(tiny({"model.clip.tokenizer=bpe", "model.clip.vocab=/nonexistent/vocab.txt.gz"})),
-               pat::Error);
+  pat::model::SegModel no_vocab(tiny({"model.clip.tokenizer=bpe", "model.clip.vocab=/nonexistent/vocab.txt.gz"}));
+  EXPECT_THROW(no_vocab->set_classes({"cat"}), pat::Error);
   EXPECT_THROW(pat::model::SegModel(tiny({"model.clip.image_size=36"})), pat::Error);
 }
