@@ -206,6 +206,24 @@ class Fields {
         });
   }
 
+  void strings(const char* name, std::vector<std::string>& value) {
+    add(name,
+        [&value](const YAML::Node& node, const std::string& where) {
+          PAT_CHECK(node.IsSequence(), where, ": expected a list of strings, got ", describe_node(node));
+          std::vector<std::string> parsed;
+          for (size_t i = 0; i < node.size(); ++i) {
+            PAT_CHECK(node[i].IsScalar(), where, "[", i, "]: expected a string, got ", describe_node(node[i]));
+            parsed.push_back(node[i].Scalar());
+          }
+          value = parsed;
+        },
+        [&value](YAML::Emitter& out) {
+          out << YAML::Flow << YAML::BeginSeq;
+          for (const auto& v : value) out << YAML::DoubleQuoted << v;
+          out << YAML::EndSeq;
+        });
+  }
+
   void section(const char* name, Describe children) { fields_.push_back(Field{name, {}, {}, std::move(children)}); }
 
   const std::vector<Field>& fields() const { return fields_; }
@@ -309,6 +327,7 @@ void describe_data(Fields& f, DataConfig& c) {
   f.integer("synthetic_train", c.synthetic_train, Bound::kPositive);
   f.integer("synthetic_val", c.synthetic_val, Bound::kPositive);
   f.integer("synthetic_size", c.synthetic_size, Bound::kPositive);
+  f.strings("synthetic_classes", c.synthetic_classes);
 }
 
 void describe_train(Fields& f, TrainConfig& c) {

@@ -195,7 +195,8 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
     out.aux_logits = pyramid.aux_logits;
     for (const auto& ids : pyramid.tokens.ids)
       if (ids.defined()) out.token_ids.push_back(ids);
-    out.stats = pyramid.tokens.scalars();
+    for (const auto& [name, value] : pyramid.tokens.scalars())
+      if (name.rfind("l", 0) == 0) out.stats[name] = value;  // per-level perplexity / usage (losses are terms)
   }
   out.logits = head->forward(features.dense, text_batched, res4, res5, residuals);
 

@@ -105,6 +105,7 @@ struct DataConfig {
   int64_t synthetic_train = 512;                   ///< synthetic: training scenes
   int64_t synthetic_val = 64;                      ///< synthetic: validation scenes
   int64_t synthetic_size = 96;                     ///< synthetic: scene size in pixels
+  std::vector<std::string> synthetic_classes;      ///< synthetic: class subset (empty: the whole catalog)
 };
 
 /// `train:` the optimization loop (CATSEG.md §1.10).

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# End-to-end smoke tests of pat_train / pat_eval / pat_infer on a tiny model trained in seconds, including
+# every bad-input case pat_infer must survive. Usage: test_tools.sh BIN_DIR SOURCE_DIR
+set -u
+bin=$1
+src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {  # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@" > "$work/out.txt" 2> "$work/err.txt"; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"; cat "$work/out.txt" "$work/err.txt" | tail -5; failures=$((failures + 1))
+  fi
+}
+fails_with() {  # description, expected stderr text, then a command that must fail with one 'error:' line
+  local what=$1 text=$2
+  shift 2
+  if "$@" > "$work/out.txt" 2> "$work/err.txt"; then
+    echo "FAIL $what (exit 0)"; failures=$((failures + 1)); return
+  fi
+  if ! grep -q "^error: .*$text" "$work/err.txt"; then
+    echo "FAIL $what (stderr: $(head -c 300 "$work/err.txt"))"; failures=$((failures + 1)); return
+  fi
+  echo "ok   $what"
+}
+
+cfg="$src/tests/data/engine/tiny.yaml"
+run="$work/run"
+check "pat_train trains a tiny model" "$bin/pat_train" --config "$cfg" --set "train.output_dir=$run" \
+  --set train.max_iter=4 --set train.eval_period=0
+W="$run/model_final.pt"
+check "pat_train wrote weights, config and classes" test -s "$W" -a -s "$run/config.yaml" -a -s "$run/classes.json"
+check "pat_train --print-model --json" bash -c "'$bin/pat_train' --config '$cfg' --print-model --json | grep -q '\"trainable\"'"
+fails_with "pat_train refuses to overwrite a run" "already holds checkpoints" \
+  "$bin/pat_train" --config "$cfg" --set "train.output_dir=$run" --set train.max_iter=4
+fails_with "pat_train unknown config key" "train.nope: unknown key" "$bin/pat_train" --config "$cfg" --set train.nope=1
+
+# A small dataset in the generic layout, scored with the model and from saved predictions.
+check "pat_prepare synthetic" "$bin/pat_prepare" synthetic --data-root "$work/data" --num-images 3 --size 32 -q
+data=$(dirname "$(find "$work/data" -name classes.json | head -n 1)")
+check "pat_eval on a custom dataset" "$bin/pat_eval" --config "$cfg" --weights "$W" --benchmark custom \
+  --data-root "$data" --output "$work/eval" --set eval.save_predictions=true
+check "pat_eval wrote results.json with mIoU" grep -q '"mIoU"' "$work/eval/results.json"
+check "pat_eval --predictions scores saved maps" "$bin/pat_eval" --config "$cfg" --benchmark custom \
+  --data-root "$data" --predictions "$work/eval/custom" --output "$work/eval2"
+check "saved predictions score like the model run" bash -c \
+  "python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))[0][\"mIoU\"]; b=json.load(open(sys.argv[2]))[0][\"mIoU\"]; sys.exit(abs(a-b)>1e-9)' '$work/eval/results.json' '$work/eval2/results.json'"
+fails_with "pat_eval without weights" "--weights" "$bin/pat_eval" --config "$cfg" --benchmark custom --data-root "$data"
+fails_with "pat_eval unknown benchmark" "unknown" "$bin/pat_eval" --config "$cfg" --weights "$W" --benchmark nope
+
+# pat_infer on good and bad images.
+img=$(find "$data" -name '*.png' -path '*images*' | head -n 1)
+check "pat_infer one image" "$bin/pat_infer" "$img" --classes "sky,red circle,grass" --config "$cfg" --weights "$W" \
+  --output "$work/pred"
+stem=$(basename "${img%.*}")
+check "pat_infer outputs" test -s "$work/pred/$stem.png" -a -s "$work/pred/${stem}_overlay.png" -a -s "$work/pred/$stem.json"
+check "pat_infer --threshold" "$bin/pat_infer" "$img" --classes "sky,grass" --config "$cfg" --weights "$W" \
+  --output "$work/pred_t" --threshold 0.99
+check "threshold leaves pixels unlabeled" grep -q '"unlabeled_fraction": [^0]' "$work/pred_t/$stem.json"
+: > "$work/empty.jpg"
+printf 'not an image at all' > "$work/text.png"
+head -c 200 "$img" > "$work/truncated.png"
+for bad in empty.jpg text.png truncated.png missing.png; do
+  fails_with "pat_infer rejects $bad" "" "$bin/pat_infer" "$work/$bad" --classes "sky" --config "$cfg" --weights "$W" \
+    --output "$work/bad_$bad"
+  check "no output for $bad" test -z "$(ls "$work/bad_$bad" 2> /dev/null)"
+done
+mkdir -p "$work/mixed"
+cp "$img" "$work/mixed/a.png"
+cp "$work/text.png" "$work/mixed/b.png"
+fails_with "one bad image among many: non-zero exit" "1 of 2 images failed" "$bin/pat_infer" "$work/mixed" \
+  --classes "sky,grass" --config "$cfg" --weights "$W" --output "$work/pred_mixed"
+check "the good image of the batch was still written" test -s "$work/pred_mixed/a_overlay.png"
+fails_with "empty class list" "" "$bin/pat_infer" "$img" --classes "" --config "$cfg" --weights "$W"
+fails_with "blank class name" "" "$bin/pat_infer" "$img" --classes "sky, ,grass" --config "$cfg" --weights "$W"
+fails_with "duplicate class name" "" "$bin/pat_infer" "$img" --classes "sky,sky" --config "$cfg" --weights "$W"
+fails_with "weights that do not fit the config" "do not fit" "$bin/pat_infer" "$img" --classes "sky" --config "$cfg" \
+  --weights "$W" --set model.head.hidden_dim=32
+fails_with "missing vocabulary" "vocab" "$bin/pat_infer" "$img" --classes "sky" --config "$cfg" --weights "$W" \
+  --set model.clip.tokenizer=bpe --set model.clip.vocab=/nonexistent/bpe.txt.gz
+fails_with "missing weights file" "no such file" "$bin/pat_infer" "$img" --classes "sky" --config "$cfg" \
+  --weights "$work/none.pt"
+
+echo "$((failures)) failed"
+[ "$failures" -eq 0 ]
