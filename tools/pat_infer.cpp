@@ -35,10 +35,10 @@ int main(int argc, char** argv) {
     auto images = pat::engine::collect_images(inputs);
     auto device = pat::app::apply_runtime(config.runtime);
     pat::model::SegModel model(config.model);
+    model->set_classes(names);  // loads the tokenizer: a missing vocabulary is reported before anything else
     pat::engine::load_weights(weights, *model);
     model->to(device);
     model->eval();
-    model->set_classes(names);
     pat::ensure_directory(output, "--output");
     pat::Progress progress(static_cast<int64_t>(images.size()), "infer", images.size() > 1);
     int failed = 0;
