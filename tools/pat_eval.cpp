@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
   app->add_option("--benchmark,-b", benchmarks,
                   "Benchmark name(s), comma separated: ade150, ade847, pc59, pc459, voc20, voc20b, custom")
       ->required();
-  app->add_option("--data-root", options.data_root, "Dataset root (default: data.root, $PAT_DATASETS, ./datasets); "
-                                                    "for custom: the folder with images/, labels/, classes.json");
+  app->add_option("--data-root", options.data_root,
+                  "Dataset root (default: data.root, $PAT_DATASETS, ./datasets); "
+                  "for custom: the folder with images/, labels/, classes.json");
   app->add_option("--class-file", options.class_file, "Class list replacing the benchmark's (JSON array or lines)");
   app->add_option("--output,-o", output, "Directory for results.json (and prediction maps with eval.save_predictions)")
       ->capture_default_str();

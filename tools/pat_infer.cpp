@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   app->add_option("inputs", inputs, "Images or directories of images")->required();
   auto* by_list = app->add_option("--classes", classes, "Comma-separated class names, e.g. \"cat,sofa\"");
   app->add_option("--class-file", class_file, "Class list (JSON array or one name per line)")->excludes(by_list);
-  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)")->required();
+  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)")
+      ->required();
   app->add_option("--output,-o", output, "Output directory")->capture_default_str();
   app->add_option("--threshold", threshold, "Leave pixels below this probability unlabeled (default infer.threshold)")
       ->check(CLI::Range(0.0, 1.0));

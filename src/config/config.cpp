@@ -207,7 +207,8 @@ class Fields {
   }
 
   void strings(const char* name, std::vector<std::string>& value) {
-    add(name,
+    add(
+        name,
         [&value](const YAML::Node& node, const std::string& where) {
           PAT_CHECK(node.IsSequence(), where, ": expected a list of strings, got ", describe_node(node));
           std::vector<std::string> parsed;

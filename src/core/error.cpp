@@ -14,7 +14,9 @@ std::string one_line(std::string text) {
   return text;
 }
 
-void throw_error(const std::string& message) { throw Error(message); }
+void throw_error(const std::string& message) {
+  throw Error(message);
+}
 
 void assert_fail(const char* condition, const char* file, int line, const std::string& message) {
   throw std::logic_error(str_cat("internal error (a bug in PAT): ", condition, " failed at ", file, ":", line,

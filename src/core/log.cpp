@@ -18,7 +18,8 @@ spdlog::logger& logger() {
 
 void configure_logging(const std::string& level, const std::string& file) {
   auto parsed = spdlog::level::from_str(level);
-  PAT_CHECK(parsed != spdlog::level::off || level == "off", "runtime.log_level: expected one of trace, debug, info, warn, error, off, got \"", level, "\"");
+  PAT_CHECK(parsed != spdlog::level::off || level == "off",
+            "runtime.log_level: expected one of trace, debug, info, warn, error, off, got \"", level, "\"");
   auto& log = logger();
   log.sinks().clear();
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();

@@ -78,7 +78,9 @@ torch::Tensor parse_npy(const std::string& bytes, const std::string& what) {
   return tensor;
 }
 
-torch::Tensor read_npy(const std::string& path) { return parse_npy(read_file(path, ".npy file"), path); }
+torch::Tensor read_npy(const std::string& path) {
+  return parse_npy(read_file(path, ".npy file"), path);
+}
 
 void write_npy(const std::string& path, const torch::Tensor& tensor) {
   auto t = tensor.detach().to(torch::kCPU).contiguous();
@@ -87,7 +89,8 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
     if (type.dtype == t.scalar_type()) descr = type.descr;
   PAT_CHECK(descr != nullptr, path, ": cannot write dtype ", t.scalar_type(), " as .npy");
   std::string shape = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) shape += std::to_string(t.size(i)) + (t.dim() == 1 ? "," : (i + 1 < t.dim() ? ", " : ""));
+  for (int64_t i = 0; i < t.dim(); ++i)
+    shape += std::to_string(t.size(i)) + (t.dim() == 1 ? "," : (i + 1 < t.dim() ? ", " : ""));
   shape += ")";
   std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   const size_t unpadded = 10 + header.size() + 1;

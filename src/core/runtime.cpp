@@ -21,8 +21,8 @@ torch::Device resolve_device(const std::string& spec) {
   }
   PAT_CHECK(torch::cuda::is_available(), "runtime.device: \"", spec,
             "\" asked for, but this LibTorch build or machine has no CUDA device");
-  PAT_CHECK(index < static_cast<int>(torch::cuda::device_count()), "runtime.device: \"", spec, "\" asked for, but only ",
-            torch::cuda::device_count(), " CUDA device(s) exist");
+  PAT_CHECK(index < static_cast<int>(torch::cuda::device_count()), "runtime.device: \"", spec,
+            "\" asked for, but only ", torch::cuda::device_count(), " CUDA device(s) exist");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "pat/core/error.h"
 #include "pat/core/fs.h"

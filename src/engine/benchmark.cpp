@@ -45,7 +45,8 @@ BenchmarkResult evaluate_benchmark(model::SegModelImpl& model, const std::string
   const bool voc20b = name == "voc20b";
   auto vocabulary = dataset->class_names();
   PAT_CHECK(!vocabulary.empty(), name, ": no class names (give --class-file)");
-  if (!voc20b && static_cast<int64_t>(vocabulary.size()) > dataset->num_classes()) vocabulary.resize(dataset->num_classes());
+  if (!voc20b && static_cast<int64_t>(vocabulary.size()) > dataset->num_classes())
+    vocabulary.resize(dataset->num_classes());
   model.set_classes(vocabulary);
   EvaluateOptions eo;
   eo.label = name;

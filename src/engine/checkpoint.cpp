@@ -63,7 +63,9 @@ std::map<std::string, torch::Tensor> read_model_archive(torch::serialize::InputA
   return loaded;
 }
 
-std::vector<std::string> archive_keys(torch::serialize::InputArchive& archive) { return archive.keys(); }
+std::vector<std::string> archive_keys(torch::serialize::InputArchive& archive) {
+  return archive.keys();
+}
 
 }  // namespace
 

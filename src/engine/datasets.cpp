@@ -27,9 +27,8 @@ std::shared_ptr<data::Dataset> make_dataset(const Config& config, Split split) {
     spec.data_root = data::resolve_data_root(d.root);
     spec.image_dir = train ? d.train_images : d.val_images;
     spec.label_dir = train ? d.train_labels : d.val_labels;
-    PAT_CHECK(!spec.image_dir.empty() && !spec.label_dir.empty(), key,
-              ": generic datasets need data.", train ? "train" : "val", "_images and data.", train ? "train" : "val",
-              "_labels");
+    PAT_CHECK(!spec.image_dir.empty() && !spec.label_dir.empty(), key, ": generic datasets need data.",
+              train ? "train" : "val", "_images and data.", train ? "train" : "val", "_labels");
     spec.image_ext = "";
     spec.ignore_label = d.ignore_label;
   } else {

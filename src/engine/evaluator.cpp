@@ -76,14 +76,14 @@ BenchmarkResult evaluate(model::SegModelImpl& model, const data::Dataset& datase
     if (!options.predictions_dir.empty()) {
       const std::string base = options.predictions_dir + "/" + sample.name;
       write_label_png(base + ".png", labels, num_classes);
-      auto original = image.sizes() == torch::IntArrayRef({3, height, width})
-                          ? image
-                          : torch::nn::functional::interpolate(
-                                image.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
-                                                        .size(std::vector<int64_t>{height, width})
-                                                        .mode(torch::kBilinear)
-                                                        .align_corners(false))
-                                .squeeze(0);
+      auto original =
+          image.sizes() == torch::IntArrayRef({3, height, width})
+              ? image
+              : torch::nn::functional::interpolate(image.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
+                                                                           .size(std::vector<int64_t>{height, width})
+                                                                           .mode(torch::kBilinear)
+                                                                           .align_corners(false))
+                    .squeeze(0);
       vis::write_png(base + "_overlay.png", vis::overlay_labels(original, labels, num_classes, dataset.class_names()));
     }
     if (options.on_prediction) options.on_prediction(i, image, gt, labels);

@@ -16,7 +16,8 @@ double lr_multiplier(const LrScheduleOptions& options, int64_t iter) {
   } else if (options.kind == "poly") {
     value = std::pow(1.0 - progress, options.poly_power);
   } else {
-    PAT_CHECK(options.kind == "constant", "train.schedule: expected cosine, poly or constant, got \"", options.kind, "\"");
+    PAT_CHECK(options.kind == "constant", "train.schedule: expected cosine, poly or constant, got \"", options.kind,
+              "\"");
   }
   if (iter < options.warmup_iters) {
     const double alpha = static_cast<double>(iter) / static_cast<double>(options.warmup_iters);

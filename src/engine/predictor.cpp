@@ -82,7 +82,8 @@ nlohmann::json predict_file(model::SegModelImpl& model, const std::string& image
   const int64_t unlabeled = num_classes <= 255 ? 255 : 65535;
   std::vector<std::string> written;
   try {
-    write_label_png(base + ".png", labels.masked_fill(labels < 0, unlabeled), std::max<int64_t>(num_classes, unlabeled));
+    write_label_png(base + ".png", labels.masked_fill(labels < 0, unlabeled),
+                    std::max<int64_t>(num_classes, unlabeled));
     written.push_back(base + ".png");
     vis::write_colorized_png(base + "_color.png", labels, num_classes);
     written.push_back(base + "_color.png");

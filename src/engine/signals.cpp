@@ -20,10 +20,16 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-bool stop_requested() { return g_signal != 0; }
+bool stop_requested() {
+  return g_signal != 0;
+}
 
-int stop_signal() { return g_signal; }
+int stop_signal() {
+  return g_signal;
+}
 
-void clear_stop_request() { g_signal = 0; }
+void clear_stop_request() {
+  g_signal = 0;
+}
 
 }  // namespace pat::engine

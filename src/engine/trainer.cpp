@@ -184,7 +184,8 @@ TrainResult Trainer::run(const std::string& resume) {
     eo.progress = ::isatty(STDERR_FILENO) != 0;
     if (final_pass) {
       ensure_directory(previews, "predictions directory");
-      eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt, const torch::Tensor& pred) {
+      eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt,
+                             const torch::Tensor& pred) {
         if (i < 6)
           vis::write_png(previews + "/val_" + std::to_string(i) + ".png",
                          vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes.size()), val_classes));
@@ -194,7 +195,10 @@ TrainResult Trainer::run(const std::string& resume) {
     model->set_classes(classes);
     model->train();
     const double miou = r.metrics.miou;
-    metrics.write({{"step", state.step}, {"mIoU", miou}, {"fwIoU", r.metrics.fwiou}, {"pACC", r.metrics.pacc},
+    metrics.write({{"step", state.step},
+                   {"mIoU", miou},
+                   {"fwIoU", r.metrics.fwiou},
+                   {"pACC", r.metrics.pacc},
                    {"mACC", r.metrics.macc}});
     PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state.step, miou, r.metrics.fwiou,
                  r.metrics.pacc, r.metrics.macc);
@@ -255,8 +259,7 @@ TrainResult Trainer::run(const std::string& resume) {
     ++window_steps;
 
     if (state.step % t.log_period == 0 || state.step == t.max_iter) {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       nlohmann::json record = {{"step", state.step}, {"lr", t.lr * multiplier}};
       for (const auto& [k, v] : sums) record[k] = v / window_steps;
       for (const auto& [k, v] : stats) record[k] = v;

@@ -20,13 +20,16 @@ const double kPixelMean[3] = {122.7709383, 116.7460125, 104.09373615};
 const double kPixelStd[3] = {68.5005327, 66.6321579, 70.3231630};
 
 /// Ids of each tokenizer kind (CLIP.md §4), known without reading the vocabulary file.
-int64_t tokenizer_vocab_size(const ClipConfig& c) { return c.tokenizer == "byte" ? 514 : 49408; }
+int64_t tokenizer_vocab_size(const ClipConfig& c) {
+  return c.tokenizer == "byte" ? 514 : 49408;
+}
 
 std::shared_ptr<const clip::Tokenizer> make_tokenizer(const ClipConfig& c) {
   if (c.tokenizer == "byte") return std::make_shared<clip::Tokenizer>(clip::Tokenizer::byte_level());
-  PAT_CHECK(!c.vocab.empty(),
-            "model.clip.vocab: the bpe tokenizer needs bpe_simple_vocab_16e6.txt.gz (it ships with OpenAI CLIP and "
-            "open_clip, or run tools/download_clip.sh); or set model.clip.tokenizer: byte for models trained from scratch");
+  PAT_CHECK(
+      !c.vocab.empty(),
+      "model.clip.vocab: the bpe tokenizer needs bpe_simple_vocab_16e6.txt.gz (it ships with OpenAI CLIP and "
+      "open_clip, or run tools/download_clip.sh); or set model.clip.tokenizer: byte for models trained from scratch");
   return std::make_shared<clip::Tokenizer>(clip::Tokenizer::from_bpe_file(c.vocab));
 }
 
@@ -133,7 +136,6 @@ SegModelImpl::SegModelImpl(const ModelConfig& config) : config_(config) {
   upsamplers = register_module("upsamplers", GuidanceUpsamplers(up));
   head = register_module("head", CatSegHead(head_options(h, arch.embed_dim, grid)));
   if (config_.pat.enabled) pat = register_module("pat", PyramidPat(pat_options(config_.pat, h, arch.embed_dim)));
-
 }
 
 void SegModelImpl::set_classes(const std::vector<std::string>& class_names) {
@@ -164,9 +166,10 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
   const int64_t size = config_.clip.image_size;
   auto x = images.to(torch::kFloat32);
   if (x.size(2) != size || x.size(3) != size) {
-    x = torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{size, size})
-               .mode(torch::kBilinear).align_corners(false));
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{size, size})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false));
   }
   auto mean = torch::tensor({kPixelMean[0], kPixelMean[1], kPixelMean[2]}, x.options()).view({1, 3, 1, 1});
   auto std = torch::tensor({kPixelStd[0], kPixelStd[1], kPixelStd[2]}, x.options()).view({1, 3, 1, 1});
@@ -182,9 +185,9 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
   CatSegGuidanceResiduals residuals;
   PyramidPatOutput pyramid;
   if (pat) {
-    pyramid = pat->forward({res5, res4, features.dense},
-                           config_.pat.aux_enabled ? text.unsqueeze(0).expand({batch, classes, text.size(1)})
-                                                   : torch::Tensor());
+    pyramid = pat->forward({res5, res4, features.dense}, config_.pat.aux_enabled
+                                                             ? text.unsqueeze(0).expand({batch, classes, text.size(1)})
+                                                             : torch::Tensor());
     if (!pyramid.guidance_residuals.empty()) {
       residuals.appearance = pyramid.guidance_residuals[0];
       residuals.decoder1 = pyramid.guidance_residuals[1];
@@ -219,7 +222,9 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
   return out;
 }
 
-torch::Tensor SegModelImpl::logits(const torch::Tensor& images) { return forward(images).logits; }
+torch::Tensor SegModelImpl::logits(const torch::Tensor& images) {
+  return forward(images).logits;
+}
 
 std::vector<ParamGroup> SegModelImpl::param_groups() const {
   // Parameters of normalization and embedding modules (and learned tokens/codebooks) get no weight decay.
@@ -233,8 +238,9 @@ std::vector<ParamGroup> SegModelImpl::param_groups() const {
     if (norm)
       for (const auto& p : module->parameters(false)) no_decay.insert(p.unsafeGetTensorImpl());
   }
-  const char* no_decay_names[] = {"padding_tokens", "padding_guidance", "positional_embedding", "class_embedding",
-                                  "codebook",       "logit_scale",      "log_scale",            "logit_bias"};
+  const char* no_decay_names[] = {"padding_tokens",  "padding_guidance", "positional_embedding",
+                                  "class_embedding", "codebook",         "logit_scale",
+                                  "log_scale",       "logit_bias"};
   std::map<std::string, ParamGroup> groups;
   for (const auto& item : named_parameters(true)) {
     if (!item.value().requires_grad()) continue;

@@ -29,10 +29,12 @@ class TempDir {
 };
 
 /// Passes when shapes match and |a - b| <= atol + rtol * |b| everywhere; the message names the worst element.
-::testing::AssertionResult tensors_close(const torch::Tensor& actual, const torch::Tensor& expected,
-                                         double rtol = 1e-4, double atol = 1e-5);
+::testing::AssertionResult tensors_close(const torch::Tensor& actual, const torch::Tensor& expected, double rtol = 1e-4,
+                                         double atol = 1e-5);
 
 }  // namespace pat::test
 
-#define EXPECT_TENSOR_CLOSE(actual, expected, ...) EXPECT_TRUE(::pat::test::tensors_close(actual, expected, ##__VA_ARGS__))
-#define ASSERT_TENSOR_CLOSE(actual, expected, ...) ASSERT_TRUE(::pat::test::tensors_close(actual, expected, ##__VA_ARGS__))
+#define EXPECT_TENSOR_CLOSE(actual, expected, ...) \
+  EXPECT_TRUE(::pat::test::tensors_close(actual, expected, ##__VA_ARGS__))
+#define ASSERT_TENSOR_CLOSE(actual, expected, ...) \
+  ASSERT_TRUE(::pat::test::tensors_close(actual, expected, ##__VA_ARGS__))

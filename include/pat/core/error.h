@@ -37,8 +37,8 @@ std::string one_line(std::string text);
 }  // namespace detail
 
 /// Throws `pat::Error` built from the message parts when `cond` is false.
-#define PAT_CHECK(cond, ...)                                        \
-  do {                                                              \
+#define PAT_CHECK(cond, ...)                                                      \
+  do {                                                                            \
     if (!(cond)) ::pat::detail::throw_error(::pat::detail::str_cat(__VA_ARGS__)); \
   } while (0)
 
@@ -46,9 +46,9 @@ std::string one_line(std::string text);
 #define PAT_FAIL(...) ::pat::detail::throw_error(::pat::detail::str_cat(__VA_ARGS__))
 
 /// Internal invariant: a failure is a bug in PAT, reported with file and line.
-#define PAT_ASSERT(cond, ...)                                                                 \
-  do {                                                                                        \
-    if (!(cond))                                                                              \
+#define PAT_ASSERT(cond, ...)                                                                                       \
+  do {                                                                                                              \
+    if (!(cond))                                                                                                    \
       ::pat::detail::assert_fail(#cond, __FILE__, __LINE__, ::pat::detail::str_cat("" __VA_OPT__(, ) __VA_ARGS__)); \
   } while (0)
 

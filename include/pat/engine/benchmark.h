@@ -13,10 +13,10 @@
 namespace pat::engine {
 
 struct BenchmarkOptions {
-  std::string data_root;      ///< empty: data.root, then $PAT_DATASETS, then ./datasets
-  std::string class_file;     ///< replaces the benchmark's class list
-  std::string output_dir;     ///< prediction maps / overlays go to <output_dir>/<benchmark>/ when eval.save_predictions
-  std::string custom_root;    ///< "custom": the generic layout root (images/, labels/, classes.json)
+  std::string data_root;    ///< empty: data.root, then $PAT_DATASETS, then ./datasets
+  std::string class_file;   ///< replaces the benchmark's class list
+  std::string output_dir;   ///< prediction maps / overlays go to <output_dir>/<benchmark>/ when eval.save_predictions
+  std::string custom_root;  ///< "custom": the generic layout root (images/, labels/, classes.json)
   bool progress = true;
 };
 

@@ -14,12 +14,12 @@ namespace pat::engine {
 
 /// Everything besides the tensors that an exact resume needs.
 struct TrainState {
-  int64_t step = 0;             ///< optimizer steps done
-  int64_t epoch = 0;            ///< data-loader epoch
-  int64_t position = 0;         ///< samples consumed in that epoch
-  double best_metric = -1.0;    ///< best validation mIoU so far (-1: none)
-  int64_t world_size = 1;       ///< processes that wrote it
-  std::string config_yaml;      ///< the resolved config
+  int64_t step = 0;           ///< optimizer steps done
+  int64_t epoch = 0;          ///< data-loader epoch
+  int64_t position = 0;       ///< samples consumed in that epoch
+  double best_metric = -1.0;  ///< best validation mIoU so far (-1: none)
+  int64_t world_size = 1;     ///< processes that wrote it
+  std::string config_yaml;    ///< the resolved config
 };
 
 /// Saves model parameters and buffers, the optimizer state (may be null), the CPU RNG state and `state`.

@@ -17,11 +17,11 @@
 namespace pat::engine {
 
 struct EvaluateOptions {
-  std::string label = "eval";     ///< progress-bar label
-  bool progress = true;           ///< show a progress bar with ETA
-  int64_t max_images = 0;         ///< 0 = all
-  std::string predictions_dir;    ///< when set: label maps (PNG/16-bit) and colored overlays per image
-  bool voc20b = false;            ///< map predictions >= 20 to background 20 (VOC-20b protocol)
+  std::string label = "eval";   ///< progress-bar label
+  bool progress = true;         ///< show a progress bar with ETA
+  int64_t max_images = 0;       ///< 0 = all
+  std::string predictions_dir;  ///< when set: label maps (PNG/16-bit) and colored overlays per image
+  bool voc20b = false;          ///< map predictions >= 20 to background 20 (VOC-20b protocol)
   /// Called for the first images with (index, image [3,H,W] 0..255, ground truth, prediction).
   std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)> on_prediction;
 };

@@ -8,11 +8,11 @@ namespace pat::engine {
 
 /// Schedule parameters (from `train:`).
 struct LrScheduleOptions {
-  std::string kind = "cosine";  ///< cosine | poly | constant
-  int64_t max_iter = 80000;     ///< the schedule reaches its end here
-  int64_t warmup_iters = 0;     ///< linear warmup from warmup_factor to 1
-  double warmup_factor = 0.001; ///< starting multiplier of the warmup
-  double poly_power = 0.9;      ///< exponent of the poly schedule
+  std::string kind = "cosine";   ///< cosine | poly | constant
+  int64_t max_iter = 80000;      ///< the schedule reaches its end here
+  int64_t warmup_iters = 0;      ///< linear warmup from warmup_factor to 1
+  double warmup_factor = 0.001;  ///< starting multiplier of the warmup
+  double poly_power = 0.9;       ///< exponent of the poly schedule
 };
 
 /// The multiplier of the base learning rate at iteration `iter` (0-based):

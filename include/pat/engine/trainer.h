@@ -16,11 +16,11 @@
 namespace pat::engine {
 
 struct TrainResult {
-  int64_t step = 0;          ///< optimizer steps done
-  bool interrupted = false;  ///< stopped by a signal (a checkpoint was written)
-  double best_miou = -1;     ///< best validation mIoU (percent), -1 without validation
-  double last_miou = -1;     ///< the last validation mIoU
-  std::string final_weights; ///< model_final.pt (empty when interrupted)
+  int64_t step = 0;           ///< optimizer steps done
+  bool interrupted = false;   ///< stopped by a signal (a checkpoint was written)
+  double best_miou = -1;      ///< best validation mIoU (percent), -1 without validation
+  double last_miou = -1;      ///< the last validation mIoU
+  std::string final_weights;  ///< model_final.pt (empty when interrupted)
 };
 
 class Trainer {

@@ -26,14 +26,15 @@ namespace pat::model {
 
 /// Everything one forward produces.
 struct SegModelOutput {
-  torch::Tensor logits;                         ///< [B, T, H/4, W/4] float32 at the model resolution
-  torch::Tensor reconstruction;                 ///< [B, 3, h, w] CLIP-normalized image (PAT pixel branch)
-  torch::Tensor reconstruction_target;          ///< the normalized input the reconstruction is scored against
-  std::vector<torch::Tensor> token_ids;         ///< per pyramid level, finest first: [B, h_l, w_l] int64
-  torch::Tensor aux_logits;                     ///< [B, T, h, w] (PAT auxiliary head)
-  std::map<std::string, torch::Tensor> losses;  ///< weighted terms when labels were given: seg, aux, rec, commit, codebook
-  torch::Tensor loss;                           ///< sum of `losses`
-  std::map<std::string, double> stats;          ///< codebook statistics: l<k>.perplexity, l<k>.usage
+  torch::Tensor logits;                  ///< [B, T, H/4, W/4] float32 at the model resolution
+  torch::Tensor reconstruction;          ///< [B, 3, h, w] CLIP-normalized image (PAT pixel branch)
+  torch::Tensor reconstruction_target;   ///< the normalized input the reconstruction is scored against
+  std::vector<torch::Tensor> token_ids;  ///< per pyramid level, finest first: [B, h_l, w_l] int64
+  torch::Tensor aux_logits;              ///< [B, T, h, w] (PAT auxiliary head)
+  std::map<std::string, torch::Tensor>
+      losses;                           ///< weighted terms when labels were given: seg, aux, rec, commit, codebook
+  torch::Tensor loss;                   ///< sum of `losses`
+  std::map<std::string, double> stats;  ///< codebook statistics: l<k>.perplexity, l<k>.usage
 };
 
 /// A set of parameters that share learning-rate scale and weight decay (for the optimizer).

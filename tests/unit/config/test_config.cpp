@@ -58,10 +58,10 @@ TEST(Config, DetectsCycles) {
 }
 
 TEST(Config, OverridesOfEachType) {
-  auto c = pat::load_config(data_path("config/child.yaml"),
-                            {"model.pat.codebook_size=64", "train.lr=3e-5", "model.pat.enabled=false",
-                             "model.clip.arch=ViT-L-14-336", "model.clip.taps=[7,15]", "data.root=/tmp/x y",
-                             "data.synthetic_classes=[sky, red circle]"});
+  auto c = pat::load_config(
+      data_path("config/child.yaml"),
+      {"model.pat.codebook_size=64", "train.lr=3e-5", "model.pat.enabled=false", "model.clip.arch=ViT-L-14-336",
+       "model.clip.taps=[7,15]", "data.root=/tmp/x y", "data.synthetic_classes=[sky, red circle]"});
   EXPECT_EQ(c.model.pat.codebook_size, 64);
   EXPECT_DOUBLE_EQ(c.train.lr, 3e-5);
   EXPECT_FALSE(c.model.pat.enabled);

@@ -11,7 +11,9 @@ TEST(Error, CheckThrowsOneLineMessage) {
   }
 }
 
-TEST(Error, CheckPassesSilently) { EXPECT_NO_THROW(PAT_CHECK(true, "never")); }
+TEST(Error, CheckPassesSilently) {
+  EXPECT_NO_THROW(PAT_CHECK(true, "never"));
+}
 
 TEST(Error, AssertIsInternalNotUserError) {
   EXPECT_THROW(PAT_ASSERT(false, "broken invariant"), std::logic_error);

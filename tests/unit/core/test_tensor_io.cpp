@@ -83,10 +83,11 @@ TEST(SafeTensors, RejectsCorruptFiles) {
 TEST(Fs, AtomicWriteLeavesNothingOnFailure) {
   TempDir dir;
   auto target = dir.file("out.bin");
-  EXPECT_THROW(pat::write_atomic(target, [](const std::string& tmp) {
-                 std::ofstream(tmp) << "partial";
-                 PAT_FAIL("writer failed midway");
-               }),
+  EXPECT_THROW(pat::write_atomic(target,
+                                 [](const std::string& tmp) {
+                                   std::ofstream(tmp) << "partial";
+                                   PAT_FAIL("writer failed midway");
+                                 }),
                pat::Error);
   EXPECT_FALSE(std::filesystem::exists(target));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 0);

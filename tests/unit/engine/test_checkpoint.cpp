@@ -84,9 +84,7 @@ TEST(Checkpoint, WeightsInBothFormatsAndStrictErrors) {
     }
   }
   EXPECT_THROW(pat::engine::load_weights(dir.file("none.pt"), *b), pat::Error);
-  {
-    std::ofstream(dir.file("junk.pt")) << "not a zip";
-  }
+  { std::ofstream(dir.file("junk.pt")) << "not a zip"; }
   EXPECT_THROW(pat::engine::load_weights(dir.file("junk.pt"), *b), pat::Error);
   EXPECT_THROW(pat::engine::load_checkpoint(dir.file("junk.pt"), *b, nullptr), pat::Error);
 }

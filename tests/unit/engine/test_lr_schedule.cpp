@@ -6,8 +6,8 @@
 
 #include "pat/core/error.h"
 
-using pat::engine::LrScheduleOptions;
 using pat::engine::lr_multiplier;
+using pat::engine::LrScheduleOptions;
 
 TEST(LrSchedule, CosineMatchesCatSegFormula) {
   LrScheduleOptions o;

@@ -40,9 +40,9 @@ pat::engine::TrainResult train(const pat::Config& config, const std::string& res
 TEST(Trainer, ReducesTheLossAndWritesEverything) {
   pat::test::TempDir dir;
   // Two fixed scenes without augmentation: the loss must go down.
-  auto config = tiny_config(dir.path(), {"train.max_iter=30", "data.synthetic_train=2", "data.color_jitter=false",
-                                         "data.flip=false", "train.schedule=constant", "train.eval_period=15",
-                                         "train.checkpoint_period=15", "train.lr=0.003"});
+  auto config = tiny_config(
+      dir.path(), {"train.max_iter=30", "data.synthetic_train=2", "data.color_jitter=false", "data.flip=false",
+                   "train.schedule=constant", "train.eval_period=15", "train.checkpoint_period=15", "train.lr=0.003"});
   auto result = train(config);
   EXPECT_EQ(result.step, 30);
   EXPECT_FALSE(result.interrupted);

@@ -73,7 +73,8 @@ TEST(SegModel, GradientsReachExactlyTheIntendedParameters) {
   for (const char* term : {"seg", "rec", "commit", "aux"}) ASSERT_TRUE(out.losses.count(term)) << term;
   // Attention fine-tuning: only Q/V projection weights of CLIP are trainable.
   for (const auto& p : model->clip->named_parameters(true)) {
-    const bool qv = p.key().find("q_proj_weight") != std::string::npos || p.key().find("v_proj_weight") != std::string::npos;
+    const bool qv =
+        p.key().find("q_proj_weight") != std::string::npos || p.key().find("v_proj_weight") != std::string::npos;
     EXPECT_EQ(p.value().requires_grad(), qv) << p.key();
   }
   // The reconstruction loss alone trains PAT's tokenizer and decoder, never CLIP or the head.
@@ -82,7 +83,8 @@ TEST(SegModel, GradientsReachExactlyTheIntendedParameters) {
     const bool has_grad = p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0;
     if (p.key().rfind("clip.", 0) == 0 || p.key().rfind("head.", 0) == 0 || p.key().rfind("upsamplers.", 0) == 0)
       EXPECT_FALSE(has_grad) << p.key();
-    if (p.key().rfind("pat.decoder.", 0) == 0 && p.key().find("weight") != std::string::npos) EXPECT_TRUE(has_grad) << p.key();
+    if (p.key().rfind("pat.decoder.", 0) == 0 && p.key().find("weight") != std::string::npos)
+      EXPECT_TRUE(has_grad) << p.key();
   }
   model->zero_grad();
   // The segmentation loss reaches CLIP's Q/V weights and the head.
@@ -116,8 +118,8 @@ TEST(SegModel, ParameterGroups) {
   for (const char* name : {"head.decoder1.conv.double_conv.1.weight", "head.layers.0.attention.padding_tokens",
                            "head.layers.0.swin_block.guidance_norm.weight"})
     EXPECT_FALSE(decays.at(name)) << name;
-  for (const char* name : {"head.conv1.weight", "upsamplers.upsample1.weight",
-                           "clip.visual.transformer.resblocks.0.attn.q_proj_weight"})
+  for (const char* name :
+       {"head.conv1.weight", "upsamplers.upsample1.weight", "clip.visual.transformer.resblocks.0.attn.q_proj_weight"})
     EXPECT_TRUE(decays.at(name)) << name;
 }
 
