@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   app->add_flag("--print-model", print_model, "Print per-module parameter counts (trainable and total) and exit");
   app->add_flag("--json", json, "With --print-model: print one JSON object");
   app->add_option("--resume", resume,
-                  "Continue from the newest checkpoint in train.output_dir (no value) or from the checkpoint PATH")
+                  "Continue from the newest checkpoint in train.output_dir (no value; a fresh start when there is "
+                  "none) or from the checkpoint PATH")
       ->expected(0, 1)
       ->default_str("auto");
   return pat::app::run(*app, argc, argv, [&] {

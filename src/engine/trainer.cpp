@@ -45,9 +45,11 @@ void link_atomic(const std::string& target, const std::string& link) {
   fs::rename(tmp, link);
 }
 
-/// Keeps the newest `keep` periodic checkpoints (last.pt and best.pt are separate files).
-void prune_checkpoints(const std::string& dir, int64_t keep) {
-  if (keep <= 0) return;
+/// Keeps the newest `keep` periodic checkpoints (last.pt and best.pt are separate files); `remove_all`
+/// removes every one of them.
+void prune_checkpoints(const std::string& dir, int64_t keep, bool remove_all = false) {
+  if (keep <= 0 && !remove_all) return;
+  if (remove_all) keep = 0;
   std::regex pattern("model_(\\d+)\\.pt");
   std::vector<std::pair<int64_t, fs::path>> found;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -97,15 +99,17 @@ TrainResult Trainer::run(const std::string& resume) {
   const auto& t = config_.train;
   const std::string out = t.output_dir;
   ensure_directory(out, "train.output_dir");
-  std::string checkpoint;
-  if (resume == "auto") {
-    checkpoint = find_latest_checkpoint(out);
-    PAT_CHECK(!checkpoint.empty(), "--resume: no checkpoint in ", out, " to resume from");
-  } else if (!resume.empty()) {
-    checkpoint = resume;
-  } else {
-    PAT_CHECK(find_latest_checkpoint(out).empty(), "train.output_dir ", out,
-              ": already holds checkpoints; pass --resume to continue that run or choose another output directory");
+  // detectron2's semantics: --resume continues from the newest checkpoint when there is one; a run
+  // without it starts from scratch, replacing what an earlier run left in the directory.
+  std::string checkpoint = resume == "auto" ? find_latest_checkpoint(out) : resume;
+  if (checkpoint.empty()) {
+    if (!find_latest_checkpoint(out).empty())
+      PAT_LOG_WARN(
+          "{}: starting a new run; the checkpoints of the previous run there will be replaced "
+          "(pass --resume to continue it instead)",
+          out);
+    for (const char* stale : {"last.pt", "best.pt"}) fs::remove(out + "/" + stale);
+    prune_checkpoints(out, 0, /*remove_all=*/true);
   }
   save_config(config_, out + "/config.yaml");
 

@@ -35,8 +35,8 @@ check "pat_train trains a tiny model" "$bin/pat_train" --config "$cfg" --set "tr
 W="$run/model_final.pt"
 check "pat_train wrote weights, config and classes" test -s "$W" -a -s "$run/config.yaml" -a -s "$run/classes.json"
 check "pat_train --print-model --json" bash -c "'$bin/pat_train' --config '$cfg' --print-model --json | grep -q '\"trainable\"'"
-fails_with "pat_train refuses to overwrite a run" "already holds checkpoints" \
-  "$bin/pat_train" --config "$cfg" --set "train.output_dir=$run" --set train.max_iter=4
+check "pat_train --resume of a finished run only rewrites its outputs" "$bin/pat_train" --config "$cfg" \
+  --set "train.output_dir=$run" --set train.max_iter=4 --set train.eval_period=0 --resume
 fails_with "pat_train unknown config key" "train.nope: unknown key" "$bin/pat_train" --config "$cfg" --set train.nope=1
 
 # A small dataset in the generic layout, scored with the model and from saved predictions.

@@ -28,9 +28,9 @@ class Trainer {
   /// `config` is the resolved configuration; the runtime (threads, seed, log level) is the caller's.
   Trainer(Config config, torch::Device device);
 
-  /// Trains to `train.max_iter`. `resume`: "" = fresh start (an existing checkpoint in the output
-  /// directory is an error, so nothing is overwritten by accident), "auto" = the newest checkpoint of
-  /// the output directory, else a checkpoint path.
+  /// Trains to `train.max_iter`. `resume`: "" = a fresh start (an earlier run's checkpoints in the output
+  /// directory are replaced, with a warning), "auto" = continue from the newest checkpoint of the output
+  /// directory when there is one (else a fresh start), else a checkpoint path.
   TrainResult run(const std::string& resume = "");
 
   /// Test hook: called with each step's (unweighted-sum) loss terms before the NaN check.

@@ -57,8 +57,14 @@ TEST(Trainer, ReducesTheLossAndWritesEverything) {
   // The saved config reproduces the run's configuration.
   auto saved = pat::load_config(dir.file("config.yaml"));
   EXPECT_EQ(pat::to_yaml(saved), pat::to_yaml(config));
-  // Without --resume an existing run is not overwritten.
-  EXPECT_THROW(train(config), pat::Error);
+  // A new run in the same directory starts from scratch and replaces the old checkpoints.
+  auto again = train(config, "", [](int64_t step, auto&) {
+    if (step == 1) std::raise(SIGTERM);
+  });
+  EXPECT_EQ(again.step, 1);
+  EXPECT_FALSE(fs::exists(dir.file("model_0000030.pt")));
+  EXPECT_FALSE(fs::exists(dir.file("best.pt")));
+  EXPECT_EQ(losses_by_step(dir.path()).size(), 1u);
 }
 
 TEST(Trainer, ResumeReproducesAnUninterruptedRun) {
