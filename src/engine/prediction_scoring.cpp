@@ -78,6 +78,7 @@ ConfusionMatrix accumulate_prediction_folder(const std::string& pred_dir, const 
       PAT_FAIL(e.what(), " (prediction ", pred_path, ", ground truth ", gt_path, ")");
     }
     PAT_LOG_DEBUG("scored {}/{}: {}", i + 1, pairs.size(), gt_path);
+    if (options.on_progress) options.on_progress(static_cast<int64_t>(i + 1), static_cast<int64_t>(pairs.size()));
   }
   return matrix;
 }

@@ -2,6 +2,7 @@
 /// \file `--predictions` scoring: saved prediction maps against a ground-truth folder, no model.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "pat/engine/metrics.h"
@@ -15,6 +16,8 @@ struct PredictionScoringOptions {
   int64_t background_index = -1;
   /// Which classes mIoU averages over.
   MiouFormula miou_formula = MiouFormula::kGtPresent;
+  /// Called after each scored image with (done, total), e.g. to advance a `pat::Progress`.
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 /// Accumulates every GT file of `gt_dir` (*.png, *.tif, *.tiff, sorted by name) against the

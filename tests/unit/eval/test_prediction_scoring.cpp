@@ -71,8 +71,15 @@ TEST(PredictionScoring, PngFolderMatchesInMemory) {
     expected.update(pred, gt);
   }
   std::ofstream(f.gt + "/README.txt") << "not a label file";  // ignored
-  auto m = pat::engine::accumulate_prediction_folder(f.pred, f.gt, 5, 255);
+  pat::engine::PredictionScoringOptions o;
+  std::vector<int64_t> progress;
+  o.on_progress = [&](int64_t done, int64_t total) {
+    EXPECT_EQ(total, 3);
+    progress.push_back(done);
+  };
+  auto m = pat::engine::accumulate_prediction_folder(f.pred, f.gt, 5, 255, o);
   EXPECT_TRUE(torch::equal(m.matrix(), expected.matrix()));
+  EXPECT_EQ(progress, (std::vector<int64_t>{1, 2, 3}));
   auto r = pat::engine::score_prediction_folder(f.pred, f.gt, 5, 255);
   EXPECT_DOUBLE_EQ(r.miou, expected.compute().miou);
 }
