@@ -14,13 +14,6 @@
 namespace pat::engine {
 namespace {
 
-torch::Tensor image_tensor(const cv::Mat& rgb) {
-  PAT_ASSERT(rgb.type() == CV_8UC3, "expected an RGB uint8 image");
-  auto t = torch::from_blob(const_cast<uint8_t*>(rgb.ptr<uint8_t>()), {rgb.rows, rgb.cols, 3},
-                            {static_cast<int64_t>(rgb.step[0]), 3, 1}, torch::kUInt8);
-  return t.permute({2, 0, 1}).to(torch::kFloat32);
-}
-
 torch::Tensor label_tensor(const cv::Mat& label) {
   cv::Mat as_int;
   label.convertTo(as_int, CV_32S);
@@ -28,6 +21,13 @@ torch::Tensor label_tensor(const cv::Mat& label) {
 }
 
 }  // namespace
+
+torch::Tensor image_tensor(const cv::Mat& rgb) {
+  PAT_ASSERT(rgb.type() == CV_8UC3, "expected an RGB uint8 image");
+  auto t = torch::from_blob(const_cast<uint8_t*>(rgb.ptr<uint8_t>()), {rgb.rows, rgb.cols, 3},
+                            {static_cast<int64_t>(rgb.step[0]), 3, 1}, torch::kUInt8);
+  return t.permute({2, 0, 1}).to(torch::kFloat32);
+}
 
 SegPrediction predict_image(model::SegModelImpl& model, const torch::Tensor& image, const EvalConfig& eval,
                             torch::IntArrayRef output_size) {

@@ -41,20 +41,14 @@ nlohmann::json predict_file(model::SegModelImpl& model, const std::string& image
   sample.image = data::read_image(image_path);
   sample.name = fs::path(image_path).stem().string();
   const int64_t height = sample.image.rows, width = sample.image.cols;
-  auto rgb = torch::from_blob(sample.image.data, {height, width, 3}, {static_cast<int64_t>(sample.image.step[0]), 3, 1},
-                              torch::kUInt8)
-                 .permute({2, 0, 1})
-                 .to(torch::kFloat32);
+  auto rgb = image_tensor(sample.image);
   // The test mapper (short side 640, long side at most infer.max_side), then the protocol back to full size.
   data::TestTransformOptions to;
   to.size = static_cast<int>(config.eval.test_size);
   to.max_size = static_cast<int>(config.infer.max_side);
   data::Rng rng(0);
   data::make_test_transforms(to)->apply(sample, rng);
-  auto resized = torch::from_blob(sample.image.data, {sample.image.rows, sample.image.cols, 3},
-                                  {static_cast<int64_t>(sample.image.step[0]), 3, 1}, torch::kUInt8)
-                     .permute({2, 0, 1})
-                     .to(torch::kFloat32);
+  auto resized = image_tensor(sample.image);
   torch::NoGradGuard no_grad;
   auto prediction = predict_image(model, resized, config.eval, {height, width});
   const auto& classes = model.classes();

@@ -26,6 +26,9 @@ struct EvaluateOptions {
   std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)> on_prediction;
 };
 
+/// An RGB uint8 image (`CV_8UC3`) as [3, H, W] float32 in 0..255 (a copy).
+torch::Tensor image_tensor(const cv::Mat& rgb);
+
 /// One image through the configured protocol: `image` [3, H, W] float 0..255 (already test-resized),
 /// result at `output_size` (empty: the image size). The model must be in eval mode with its classes set.
 SegPrediction predict_image(model::SegModelImpl& model, const torch::Tensor& image, const EvalConfig& eval,
