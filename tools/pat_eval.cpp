@@ -4,6 +4,7 @@
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
+#include "pat/core/precision.h"
 #include "pat/engine/benchmark.h"
 #include "pat/engine/checkpoint.h"
 
@@ -47,8 +48,9 @@ int main(int argc, char** argv) {
       PAT_CHECK(!weights.empty(), "--weights: a trained model is needed (or --predictions DIR to score saved maps)");
       pat::model::SegModel model(config.model);
       pat::engine::load_weights(weights, *model);
-      model->to(device);
+      pat::place_module(*model, device, config.runtime.channels_last);
       model->eval();
+      pat::Autocast autocast(device, config.runtime.precision);
       for (const auto& n : names) results.push_back(pat::engine::evaluate_benchmark(*model, n, config, options));
     }
     std::cout << pat::engine::results_markdown(results);

@@ -4,6 +4,7 @@
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
+#include "pat/core/precision.h"
 #include "pat/core/progress.h"
 #include "pat/data/class_list.h"
 #include "pat/engine/checkpoint.h"
@@ -38,8 +39,9 @@ int main(int argc, char** argv) {
     pat::model::SegModel model(config.model);
     model->set_classes(names);  // loads the tokenizer: a missing vocabulary is reported before anything else
     pat::engine::load_weights(weights, *model);
-    model->to(device);
+    pat::place_module(*model, device, config.runtime.channels_last);
     model->eval();
+    pat::Autocast autocast(device, config.runtime.precision);
     pat::ensure_directory(output, "--output");
     pat::Progress progress(static_cast<int64_t>(images.size()), "infer", images.size() > 1);
     int failed = 0;

@@ -1,12 +1,14 @@
 // pat_train: trains a PAT / CAT-Seg model from a YAML config.
+#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "pat/app/cli.h"
+#include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/log.h"
-#include "pat/engine/signals.h"
+#include "pat/engine/dist_launcher.h"
 #include "pat/engine/trainer.h"
 #include "pat/model/seg_model.h"
 
@@ -15,7 +17,7 @@ int main(int argc, char** argv) {
   pat::app::ConfigFlags flags;
   pat::app::add_config_flags(*app, flags);
   bool print_model = false, json = false;
-  std::string resume;
+  std::string resume, nproc;
   app->add_flag("--print-model", print_model, "Print per-module parameter counts (trainable and total) and exit");
   app->add_flag("--json", json, "With --print-model: print one JSON object");
   app->add_option("--resume", resume,
@@ -23,14 +25,22 @@ int main(int argc, char** argv) {
                   "none) or from the checkpoint PATH")
       ->expected(0, 1)
       ->default_str("auto");
+  app->add_option("--nproc", nproc,
+                  "Train with N local processes (data parallel, c10d); 'auto' = one per GPU. Multi-node jobs: "
+                  "start pat_train under torchrun or srun instead")
+      ->check([](const std::string& v) {
+        const bool count =
+            !v.empty() && v.size() < 5 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) > 0;
+        return v == "auto" || count ? std::string() : "expected a positive process count or auto, got " + v;
+      });
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
-    auto device = pat::app::apply_runtime(config.runtime);
     if (print_model) {
+      pat::app::apply_runtime(config.runtime);
       // Counting needs no weights file for a named architecture: the shapes are known.
       if (config.model.clip.arch != "custom") config.model.clip.weights.clear();
       pat::model::SegModel model(config.model);
@@ -46,15 +56,31 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (!nproc.empty()) {
+      // The launcher: N copies of this command line without --nproc, each a rank of one job.
+      PAT_CHECK(!std::getenv("RANK"), "--nproc: this process is already rank ", std::getenv("RANK"),
+                " of a launched job; start pat_train either with --nproc or under a launcher, not both");
+      pat::configure_logging(config.runtime.log_level);
+      pat::engine::LaunchOptions launch;
+      launch.nproc =
+          nproc == "auto" ? std::max<int>(1, static_cast<int>(torch::cuda::device_count())) : std::stoi(nproc);
+      return pat::engine::launch_local_workers(pat::engine::remove_flag({argv, argv + argc}, "--nproc"), launch);
+    }
     if (app->count("--resume") && resume.empty()) resume = "auto";
-    pat::ensure_directory(config.train.output_dir, "train.output_dir");
-    pat::add_log_file(config.train.output_dir + "/log.txt");
-    pat::engine::Trainer trainer(config, device);
+    auto worker = pat::app::start_worker(config.runtime);
+    const bool main_rank = worker.comm->is_main();
+    if (main_rank) {
+      pat::ensure_directory(config.train.output_dir, "train.output_dir");
+      pat::add_log_file(config.train.output_dir + "/log.txt");
+    }
+    pat::engine::Trainer trainer(config, worker.device, worker.comm);
     auto result = trainer.run(resume);
-    if (result.interrupted) return 128 + pat::engine::stop_signal();  // stopped by a signal, checkpoint written
-    if (result.best_miou >= 0)
-      std::cout << "best val mIoU " << result.best_miou << ", final " << result.last_miou << std::endl;
-    std::cout << "weights: " << result.final_weights << std::endl;
+    if (result.interrupted) return 128 + result.signal;  // stopped by a signal, checkpoint written
+    if (main_rank) {
+      if (result.best_miou >= 0)
+        std::cout << "best val mIoU " << result.best_miou << ", final " << result.last_miou << std::endl;
+      std::cout << "weights: " << result.final_weights << std::endl;
+    }
     return 0;
   });
 }

@@ -1,9 +1,11 @@
 #include "pat/app/cli.h"
 
 #include <iostream>
+#include <thread>
 
 #include "pat/core/error.h"
 #include "pat/core/log.h"
+#include "pat/core/precision.h"
 #include "pat/core/runtime.h"
 
 namespace pat::app {
@@ -31,7 +33,43 @@ torch::Device apply_runtime(const RuntimeConfig& runtime) {
   configure_logging(runtime.log_level);
   set_threads(runtime.threads);
   seed_all(static_cast<uint64_t>(runtime.seed));
-  return resolve_device(runtime.device);
+  set_tf32(runtime.tf32);
+  check_precision(runtime.precision);
+  const auto device = resolve_device(runtime.device);
+  if (runtime.precision == "bf16" && !device.is_cuda())
+    PAT_LOG_WARN("runtime.precision: bf16 autocast applies to CUDA devices; this {} run computes in fp32",
+                 device.str());
+  return device;
+}
+
+Worker start_worker(const RuntimeConfig& runtime) {
+  Worker worker;
+  worker.env = engine::read_dist_env();
+  const auto& env = worker.env;
+  if (!env.distributed()) {
+    worker.device = apply_runtime(runtime);
+    worker.comm = std::make_shared<engine::Communicator>();
+    return worker;
+  }
+  RuntimeConfig local = runtime;
+  if (env.rank != 0) local.log_level = "error";
+  if (local.threads == 0)
+    local.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.local_world_size);
+  worker.device = apply_runtime(local);
+  if (worker.device.is_cuda()) {
+    const bool explicit_index = runtime.device.find(':') != std::string::npos;
+    PAT_CHECK(!explicit_index || env.local_world_size == 1, "runtime.device: \"", runtime.device, "\" with ",
+              env.local_world_size, " processes on this node; use cuda (or auto) so that each takes GPU LOCAL_RANK");
+    if (!explicit_index) worker.device = resolve_device("cuda:" + std::to_string(env.local_rank));
+  }
+  engine::CommunicatorOptions options;
+  options.backend = runtime.dist_backend;
+  options.timeout = std::chrono::seconds(runtime.dist_timeout);
+  worker.comm = std::make_shared<engine::Communicator>(env, worker.device, options);
+  PAT_LOG_INFO("distributed: {} processes ({} launch, {} backend, rendezvous {}:{}), {} thread(s) each on {}",
+               env.world_size, env.source, worker.comm->backend(), env.master_addr, env.master_port, local.threads,
+               worker.device.str());
+  return worker;
 }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {

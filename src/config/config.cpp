@@ -248,6 +248,9 @@ void describe_runtime(Fields& f, RuntimeConfig& c) {
   f.text("log_level", c.log_level, {"trace", "debug", "info", "warn", "error", "off"});
   f.text("precision", c.precision, {"fp32", "bf16"});
   f.boolean("tf32", c.tf32);
+  f.boolean("channels_last", c.channels_last);
+  f.text("dist_backend", c.dist_backend, {"auto", "gloo", "nccl"});
+  f.integer("dist_timeout", c.dist_timeout, Bound::kPositive);
 }
 
 void describe_clip(Fields& f, ClipConfig& c) {

@@ -59,8 +59,10 @@ BenchmarkResult evaluate(model::SegModelImpl& model, const data::Dataset& datase
   int64_t total = static_cast<int64_t>(dataset.size());
   if (options.max_images > 0) total = std::min(total, options.max_images);
   if (!options.predictions_dir.empty()) ensure_directory(options.predictions_dir, "predictions directory");
-  Progress progress(total, options.label, options.progress);
-  for (int64_t i = 0; i < total; ++i) {
+  const int64_t rank = options.comm ? options.comm->rank() : 0;
+  const int64_t world = options.comm ? options.comm->size() : 1;
+  Progress progress((total - rank + world - 1) / world, options.label, options.progress && rank == 0);
+  for (int64_t i = rank; i < total; i += world) {
     auto sample = dataset.get(static_cast<size_t>(i));
     PAT_CHECK(!sample.label.empty(), dataset.name(), ": sample ", sample.name, " has no label map to score against");
     const int64_t height = sample.label.rows, width = sample.label.cols;
@@ -90,6 +92,11 @@ BenchmarkResult evaluate(model::SegModelImpl& model, const data::Dataset& datase
     progress.advance();
   }
   progress.finish();
+  if (options.comm && world > 1) {
+    auto counts = confusion.matrix().clone();
+    options.comm->all_reduce_sum(counts);
+    confusion.set_matrix(counts);
+  }
   if (was_training) model.train();
   BenchmarkResult result;
   result.name = dataset.name();

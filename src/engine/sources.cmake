@@ -2,6 +2,10 @@ set(PAT_ENGINE_SOURCES
   engine/benchmark.cpp
   engine/checkpoint.cpp
   engine/datasets.cpp
+  engine/dist_communicator.cpp
+  engine/dist_data_parallel.cpp
+  engine/dist_env.cpp
+  engine/dist_launcher.cpp
   engine/evaluator.cpp
   engine/inference_protocol.cpp
   engine/label_map_io.cpp

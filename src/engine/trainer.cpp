@@ -4,17 +4,21 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
+#include <optional>
 #include <regex>
 
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/log.h"
+#include "pat/core/precision.h"
 #include "pat/core/progress.h"
 #include "pat/data/class_list.h"
 #include "pat/data/loader.h"
 #include "pat/engine/checkpoint.h"
 #include "pat/engine/datasets.h"
+#include "pat/engine/dist_data_parallel.h"
 #include "pat/engine/evaluator.h"
 #include "pat/engine/lr_schedule.h"
 #include "pat/engine/metrics_log.h"
@@ -93,32 +97,40 @@ void write_plots(const std::string& dir) {
 
 }  // namespace
 
-Trainer::Trainer(Config config, torch::Device device) : config_(std::move(config)), device_(device) {}
+Trainer::Trainer(Config config, torch::Device device, std::shared_ptr<Communicator> comm)
+    : config_(std::move(config)), device_(device), comm_(comm ? std::move(comm) : std::make_shared<Communicator>()) {}
 
 TrainResult Trainer::run(const std::string& resume) {
   const auto& t = config_.train;
   const std::string out = t.output_dir;
-  ensure_directory(out, "train.output_dir");
+  Communicator& comm = *comm_;
+  const bool main = comm.is_main();
+  const int world = comm.size();
+  PAT_CHECK(t.batch_size % (t.grad_accum * world) == 0, "train.batch_size: the global batch (", t.batch_size,
+            ") must be divisible by train.grad_accum (", t.grad_accum, ") x processes (", world, ")");
   // detectron2's semantics: --resume continues from the newest checkpoint when there is one; a run
   // without it starts from scratch, replacing what an earlier run left in the directory.
   std::string checkpoint = resume == "auto" ? find_latest_checkpoint(out) : resume;
-  if (checkpoint.empty()) {
-    if (!find_latest_checkpoint(out).empty())
-      PAT_LOG_WARN(
-          "{}: starting a new run; the checkpoints of the previous run there will be replaced "
-          "(pass --resume to continue it instead)",
-          out);
-    for (const char* stale : {"last.pt", "best.pt"}) fs::remove(out + "/" + stale);
-    prune_checkpoints(out, 0, /*remove_all=*/true);
+  if (main) {
+    ensure_directory(out, "train.output_dir");
+    if (checkpoint.empty()) {
+      if (!find_latest_checkpoint(out).empty())
+        PAT_LOG_WARN(
+            "{}: starting a new run; the checkpoints of the previous run there will be replaced "
+            "(pass --resume to continue it instead)",
+            out);
+      for (const char* stale : {"last.pt", "best.pt"}) fs::remove(out + "/" + stale);
+      prune_checkpoints(out, 0, /*remove_all=*/true);
+    }
+    save_config(config_, out + "/config.yaml");
   }
-  save_config(config_, out + "/config.yaml");
 
   auto train_set = make_dataset(config_, Split::kTrain);
   auto classes = train_set->class_names();
   PAT_CHECK(static_cast<int64_t>(classes.size()) >= train_set->num_classes() && train_set->num_classes() > 0,
             train_set->name(), ": training needs a class list (data.train_class_file)");
   classes.resize(train_set->num_classes());
-  data::save_class_names(out + "/classes.json", classes);
+  if (main) data::save_class_names(out + "/classes.json", classes);
   std::shared_ptr<data::Dataset> val_set;
   data::TransformPtr val_transform;
   std::vector<std::string> val_classes;
@@ -131,7 +143,7 @@ TrainResult Trainer::run(const std::string& resume) {
 
   model::SegModel model(config_.model);
   model->set_classes(classes);
-  model->to(device_);
+  place_module(*model, device_, config_.runtime.channels_last);
   model->train();
 
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -148,26 +160,38 @@ TrainResult Trainer::run(const std::string& resume) {
   torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(t.lr));
 
   TrainState state;
-  state.config_yaml = to_yaml(config_);
   std::string last_good = "none";
   if (!checkpoint.empty()) {
     state = load_checkpoint(checkpoint, *model, &optimizer);
-    state.config_yaml = to_yaml(config_);
     last_good = checkpoint;
     PAT_LOG_INFO("resumed from {} at step {}", checkpoint, state.step);
+    if (state.world_size != world)
+      PAT_LOG_WARN(
+          "{} was written by {} process(es), this run has {}: training continues at the same sample of the "
+          "data stream with the same global batch, but per-process batches and reduction order differ, so "
+          "results will not match an uninterrupted run exactly",
+          checkpoint, state.world_size, world);
   }
+  state.config_yaml = to_yaml(config_);
+  state.world_size = world;
+  // Every rank starts from rank 0's model and keeps one codebook.
+  broadcast_module(comm, *model);
+  if (model->pat) sync_codebooks(comm, *model->pat->tokenizer());
 
   data::LoaderOptions lo;
-  lo.batch_size = t.batch_size / t.grad_accum;
+  lo.batch_size = t.batch_size / (t.grad_accum * world);
   lo.num_workers = static_cast<int>(config_.data.workers);
   lo.prefetch_batches = static_cast<int>(config_.data.prefetch);
   lo.shuffle = true;
   lo.seed = static_cast<uint64_t>(config_.runtime.seed);
   lo.repeat = true;
+  lo.rank = comm.rank();
+  lo.world_size = world;
   lo.start = {state.epoch, state.position};
   data::Loader loader(train_set, make_train_transform(config_), lo);
 
-  MetricsLog metrics(out + "/metrics.jsonl", state.step);
+  std::optional<MetricsLog> metrics;
+  if (main) metrics.emplace(out + "/metrics.jsonl", state.step);
   LrScheduleOptions schedule;
   schedule.kind = t.schedule;
   schedule.max_iter = t.max_iter;
@@ -177,7 +201,7 @@ TrainResult Trainer::run(const std::string& resume) {
   TrainResult result;
   result.best_miou = state.best_metric;
   auto save = [&](const std::string& name) {
-    save_checkpoint(out + "/" + name, *model, &optimizer, state);
+    if (main) save_checkpoint(out + "/" + name, *model, &optimizer, state);
     if (name != "best.pt") last_good = out + "/" + name;
   };
   const std::string previews = out + "/predictions";
@@ -186,7 +210,8 @@ TrainResult Trainer::run(const std::string& resume) {
     EvaluateOptions eo;
     eo.label = "val";
     eo.progress = ::isatty(STDERR_FILENO) != 0;
-    if (final_pass) {
+    eo.comm = &comm;
+    if (final_pass && main) {
       ensure_directory(previews, "predictions directory");
       eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt,
                              const torch::Tensor& pred) {
@@ -195,15 +220,20 @@ TrainResult Trainer::run(const std::string& resume) {
                          vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes.size()), val_classes));
       };
     }
-    auto r = evaluate(*model, *val_set, val_transform, config_.eval, eo);
+    BenchmarkResult r;
+    {
+      Autocast autocast(device_, config_.runtime.precision);
+      r = evaluate(*model, *val_set, val_transform, config_.eval, eo);
+    }
     model->set_classes(classes);
     model->train();
     const double miou = r.metrics.miou;
-    metrics.write({{"step", state.step},
-                   {"mIoU", miou},
-                   {"fwIoU", r.metrics.fwiou},
-                   {"pACC", r.metrics.pacc},
-                   {"mACC", r.metrics.macc}});
+    if (metrics)
+      metrics->write({{"step", state.step},
+                      {"mIoU", miou},
+                      {"fwIoU", r.metrics.fwiou},
+                      {"pACC", r.metrics.pacc},
+                      {"mACC", r.metrics.macc}});
     PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state.step, miou, r.metrics.fwiou,
                  r.metrics.pacc, r.metrics.macc);
     result.last_miou = miou;
@@ -216,19 +246,21 @@ TrainResult Trainer::run(const std::string& resume) {
 
   install_stop_handlers();
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  Progress progress(t.max_iter, "train", tty);
+  Progress progress(t.max_iter, "train", tty && main);
   progress.set(state.step);
   std::map<std::string, double> sums;
   int64_t window_steps = 0, window_images = 0;
   auto window_start = std::chrono::steady_clock::now();
   const auto run_start = window_start;
   const int64_t first_step = state.step;
+  bool stop = false;  // agreed by all ranks at the end of the previous step
 
   while (state.step < t.max_iter) {
-    if (stop_requested()) {
+    if (stop) {
       save("last.pt");
       result.interrupted = true;
-      PAT_LOG_WARN("stopped by signal {} at step {}; checkpoint {} written (continue with --resume)", stop_signal(),
+      result.signal = stop_signal() ? stop_signal() : SIGTERM;
+      PAT_LOG_WARN("stopped by signal {} at step {}; checkpoint {} written (continue with --resume)", result.signal,
                    state.step, last_good);
       break;
     }
@@ -240,23 +272,42 @@ TrainResult Trainer::run(const std::string& resume) {
     for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
       auto batch = loader.next();
       PAT_ASSERT(batch.has_value(), "the repeating loader ended");
-      auto output = model->forward(batch->images.to(device_), batch->labels.to(device_), train_set->ignore_label());
+      model::SegModelOutput output;
+      {
+        Autocast autocast(device_, config_.runtime.precision);
+        output = model->forward(batch->images.to(device_), batch->labels.to(device_), train_set->ignore_label());
+      }
       if (loss_hook) loss_hook(state.step + 1, output.losses);
-      auto total = torch::zeros({}, output.logits.options());
+      // One small all-reduce per micro-batch: the loss terms and statistics averaged over ranks, and
+      // whether any rank was asked to stop. Every rank then takes the same decisions.
+      auto total = torch::zeros({}, output.logits.options().dtype(torch::kFloat32));
+      std::vector<double> values;
       for (const auto& [name, term] : output.losses) {
-        const double value = term.item<double>();
+        values.push_back(term.item<double>());
+        total = total + term.to(torch::kFloat32);
+      }
+      values.push_back(total.item<double>());
+      for (const auto& [k, v] : output.stats) values.push_back(v);
+      values.push_back(stop_requested() ? 1.0 : 0.0);
+      auto shared = torch::tensor(values, torch::kFloat64);
+      comm.all_reduce_sum(shared);
+      auto agreed = shared.accessor<double, 1>();
+      size_t k = 0;
+      for (const auto& [name, term] : output.losses) {
+        const double value = agreed[static_cast<int64_t>(k++)] / world;
         PAT_CHECK(std::isfinite(value), "step ", state.step + 1, ": loss term \"", name, "\" is ", value,
                   "; stopping without saving (last good checkpoint: ", last_good, ")");
         sums["loss_" + name] += value / t.grad_accum;
-        total = total + term;
       }
-      sums["loss"] += total.item<double>() / t.grad_accum;
+      sums["loss"] += agreed[static_cast<int64_t>(k++)] / world / t.grad_accum;
+      for (const auto& [name, v] : output.stats) stats[name] = agreed[static_cast<int64_t>(k++)] / world;
+      stop = stop || agreed[static_cast<int64_t>(k)] > 0;
       (total / static_cast<double>(t.grad_accum)).backward();
-      for (const auto& [k, v] : output.stats) stats[k] = v;
       state.epoch = batch->state.epoch;
       state.position = batch->state.position;
-      window_images += batch->images.size(0);
+      window_images += batch->images.size(0) * world;
     }
+    average_gradients(comm, trainable);
     if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(trainable, t.clip_grad_norm);
     optimizer.step();
     ++state.step;
@@ -269,7 +320,7 @@ TrainResult Trainer::run(const std::string& resume) {
       for (const auto& [k, v] : stats) record[k] = v;
       const double images_per_s = seconds > 0 ? window_images / seconds : 0;
       record["images_per_s"] = images_per_s;
-      metrics.write(record);
+      if (metrics) metrics->write(record);
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
       const double eta = elapsed / static_cast<double>(state.step - first_step) * (t.max_iter - state.step);
       std::string text = fmt::format("loss {:.4f}", record["loss"].get<double>());
@@ -290,22 +341,31 @@ TrainResult Trainer::run(const std::string& resume) {
     }
     if (state.step % t.checkpoint_period == 0) {
       save(checkpoint_name(state.step));
-      link_atomic(out + "/" + checkpoint_name(state.step), out + "/last.pt");
-      prune_checkpoints(out, t.keep_checkpoints);
+      if (main) {
+        link_atomic(out + "/" + checkpoint_name(state.step), out + "/last.pt");
+        prune_checkpoints(out, t.keep_checkpoints);
+      }
     }
     if (val_set && state.step % t.eval_period == 0 && state.step < t.max_iter) validate(false);
   }
   progress.finish();
   result.step = state.step;
+  if (world > 1) {
+    PAT_CHECK(module_agrees_across_ranks(comm, *model), "distributed: after step ", state.step,
+              " the ranks hold different parameters or buffers (codebooks included); this is a bug in PAT");
+    PAT_LOG_INFO("distributed: all {} ranks hold identical parameters and buffers (codebooks included)", world);
+  }
   if (!result.interrupted) {
     if (val_set) validate(true);
     if (state.step % t.checkpoint_period != 0) save("last.pt");
-    save_weights(out + "/model_final.pt", *model);
-    save_weights(out + "/model_final.safetensors", *model);
     result.final_weights = out + "/model_final.pt";
-    PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state.step, result.final_weights);
+    if (main) {
+      save_weights(out + "/model_final.pt", *model);
+      save_weights(out + "/model_final.safetensors", *model);
+      PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state.step, result.final_weights);
+    }
   }
-  write_plots(out);
+  if (main) write_plots(out);
   return result;
 }
 

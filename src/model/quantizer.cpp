@@ -65,9 +65,12 @@ torch::Tensor QuantizerImpl::take_dead_codes(const torch::Tensor& counts) {
 
 torch::Tensor QuantizerImpl::restart_inputs(const torch::Tensor& rows, int64_t count) const {
   torch::NoGradGuard no_grad;
-  PAT_ASSERT(rows.size(0) > 0);
-  auto pick = torch::randint(rows.size(0), {count}, torch::TensorOptions().dtype(torch::kInt64)).to(rows.device());
-  auto chosen = F::normalize(rows.index_select(0, pick), F::NormalizeFuncOptions().dim(1)).contiguous();
+  auto pool = restart_pool_ ? restart_pool_(rows) : rows;
+  PAT_CHECK(pool.defined() && pool.dim() == 2 && pool.size(1) == rows.size(1), "quantizer restart pool: expected [N, ",
+            rows.size(1), "] rows back, got ", pool.defined() ? pool.sizes() : c10::IntArrayRef{});
+  PAT_ASSERT(pool.size(0) > 0);
+  auto pick = torch::randint(pool.size(0), {count}, torch::TensorOptions().dtype(torch::kInt64)).to(pool.device());
+  auto chosen = F::normalize(pool.index_select(0, pick), F::NormalizeFuncOptions().dim(1)).contiguous();
   if (restart_sync_) {
     auto shape = chosen.sizes().vec();
     restart_sync_(chosen);

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pat/config/config.h"
+#include "pat/engine/dist_communicator.h"
 
 namespace pat::app {
 
@@ -31,6 +32,19 @@ Config load_config(const ConfigFlags& flags);
 
 /// Applies `runtime:` (log level, threads, seed) and returns the device to run on.
 torch::Device apply_runtime(const RuntimeConfig& runtime);
+
+/// One process of a job (possibly the only one).
+struct Worker {
+  engine::DistEnv env;                         ///< rank, world size, ... (from torchrun / SLURM / --nproc)
+  torch::Device device = torch::kCPU;          ///< CUDA: the GPU of the local rank
+  std::shared_ptr<engine::Communicator> comm;  ///< never null (the identity for one process)
+};
+
+/// `apply_runtime` for one process of a job launched by torchrun, SLURM or `pat_train --nproc` (or of
+/// no job): the CPU cores shared among the node's processes when `runtime.threads` is 0, CUDA device =
+/// local rank, console logging on rank 0 only (the other ranks report errors), then joins the c10d
+/// process group.
+Worker start_worker(const RuntimeConfig& runtime);
 
 /// Parses `argv` with `app` and runs `body`. Help and version print and return 0; a flag error or any
 /// exception prints one line `error: <message>` on stderr and returns 2 (flags) or 1 (everything else).

@@ -13,12 +13,15 @@ namespace pat {
 
 /// `runtime:` process settings.
 struct RuntimeConfig {
-  std::string device = "auto";     ///< auto | cpu | cuda | cuda:N
-  int threads = 0;                 ///< intra-op CPU threads; 0 = all cores
-  int64_t seed = 42;               ///< seeds LibTorch, data order and augmentation
-  std::string log_level = "info";  ///< trace | debug | info | warn | error | off
-  std::string precision = "fp32";  ///< fp32 | bf16 (autocast on CUDA)
-  bool tf32 = true;                ///< allow TF32 matrix products on CUDA (CAT-Seg trains with it)
+  std::string device = "auto";        ///< auto | cpu | cuda | cuda:N
+  int threads = 0;                    ///< intra-op CPU threads; 0 = all cores
+  int64_t seed = 42;                  ///< seeds LibTorch, data order and augmentation
+  std::string log_level = "info";     ///< trace | debug | info | warn | error | off
+  std::string precision = "fp32";     ///< fp32 | bf16 (autocast: matrix products and convolutions in bfloat16)
+  bool tf32 = true;                   ///< allow TF32 matrix products on CUDA (CAT-Seg trains with it)
+  bool channels_last = true;          ///< channels-last convolutions on CUDA (ignored on the CPU)
+  std::string dist_backend = "auto";  ///< auto | gloo | nccl: the c10d process group of multi-process runs
+  int64_t dist_timeout = 1800;  ///< seconds a rank waits for a stuck peer before failing (a dead one fails at once)
 };
 
 /// `model.clip:` the CLIP backbone.

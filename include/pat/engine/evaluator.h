@@ -9,6 +9,7 @@
 #include "pat/config/config.h"
 #include "pat/data/dataset.h"
 #include "pat/data/transforms.h"
+#include "pat/engine/dist_communicator.h"
 #include "pat/engine/inference_protocol.h"
 #include "pat/engine/metrics.h"
 #include "pat/engine/report.h"
@@ -22,6 +23,9 @@ struct EvaluateOptions {
   int64_t max_images = 0;       ///< 0 = all
   std::string predictions_dir;  ///< when set: label maps (PNG/16-bit) and colored overlays per image
   bool voc20b = false;          ///< map predictions >= 20 to background 20 (VOC-20b protocol)
+  /// Several processes: image i is scored on rank i mod world size and the confusion matrices are summed,
+  /// so every rank returns the whole result (progress shown by rank 0). Null: this process scores all.
+  Communicator* comm = nullptr;
   /// Called for the first images with (index, image [3,H,W] 0..255, ground truth, prediction).
   std::function<void(int64_t, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&)> on_prediction;
 };

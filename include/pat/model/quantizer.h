@@ -8,9 +8,10 @@
 /// quantizer is one more subclass (ids then [B, M, H, W] for M codebooks) plus one line in the factory.
 ///
 /// Distributed training: implementations pass their per-batch statistics through the optional stats
-/// reducer before anything is updated, and the inputs chosen to re-seed dead codes through the optional
-/// restart sync. With a reducer that all-reduces (sums) and a sync that broadcasts from rank 0, every
-/// rank keeps the same codebook.
+/// reducer before anything is updated, draw the inputs that re-seed dead codes from the optional
+/// restart pool, and pass the chosen inputs through the optional restart sync. With a reducer that
+/// all-reduces (sums), a pool that all-gathers and a sync that broadcasts from rank 0, every rank keeps
+/// the same codebook, and that codebook is the one a single process with the whole batch would keep.
 
 #include <cstdint>
 #include <functional>
@@ -63,6 +64,10 @@ struct QuantizerOutput {
 /// Under data parallelism: all-reduce (sum) each tensor.
 using QuantizerStatsReducer = std::function<void(std::vector<torch::Tensor>&)>;
 
+/// Maps this rank's inputs [N, d] to the rows dead codes are re-seeded from (training only). Under data
+/// parallelism: all-gather, every rank's rows in rank order ([world·N, d]).
+using QuantizerRestartPool = std::function<torch::Tensor(const torch::Tensor&)>;
+
 /// Applied in place to the [R, d] inputs chosen to re-seed R dead codes (training only). Under data
 /// parallelism: broadcast from rank 0 (R is the same on every rank once the counts are reduced).
 using QuantizerRestartSync = std::function<void(torch::Tensor&)>;
@@ -89,7 +94,8 @@ class QuantizerImpl : public torch::nn::Module {
 
   /// Installs (or, with an empty function, removes) the distributed statistics hook.
   void set_stats_reducer(QuantizerStatsReducer reducer) { stats_reducer_ = std::move(reducer); }
-  /// Installs (or removes) the distributed restart hook.
+  /// Installs (or removes) the distributed restart hooks.
+  void set_restart_pool(QuantizerRestartPool pool) { restart_pool_ = std::move(pool); }
   void set_restart_sync(QuantizerRestartSync sync) { restart_sync_ = std::move(sync); }
 
   /// [K] int64: consecutive training steps each code has gone unused (buffer "unused_steps").
@@ -103,7 +109,8 @@ class QuantizerImpl : public torch::nn::Module {
   /// Counts [K] (already reduced) -> indices [R] int64 of codes unused for dead_code_steps steps, whose
   /// unused counter is reset; empty when restarts are off. Call once per training step.
   torch::Tensor take_dead_codes(const torch::Tensor& counts);
-  /// R random rows of `rows` [N, d], L2-normalized, passed through the restart sync: [R, d].
+  /// R random rows of the restart pool of `rows` [N, d] (the rows themselves without a pool hook),
+  /// L2-normalized, passed through the restart sync: [R, d].
   torch::Tensor restart_inputs(const torch::Tensor& rows, int64_t count) const;
   /// Fills the statistics and the straight-through output shared by every kind.
   QuantizerOutput make_output(const torch::Tensor& z, const torch::Tensor& rows, const torch::Tensor& ids,
@@ -112,6 +119,7 @@ class QuantizerImpl : public torch::nn::Module {
   QuantizerOptions options_;
   torch::Tensor unused_steps_;
   QuantizerStatsReducer stats_reducer_;
+  QuantizerRestartPool restart_pool_;
   QuantizerRestartSync restart_sync_;
 };
 

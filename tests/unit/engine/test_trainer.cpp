@@ -1,5 +1,6 @@
 #include "pat/engine/trainer.h"
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -106,4 +107,26 @@ TEST(Trainer, NanLossStopsWithAClearError) {
 TEST(Trainer, UnwritableOutputIsReported) {
   auto config = tiny_config("/proc/pat-cannot-write-here");
   EXPECT_THROW(train(config), pat::Error);
+}
+
+TEST(Trainer, TrainsOnCudaWithBf16Autocast_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  pat::test::TempDir cpu_dir, gpu_dir;
+  const std::vector<std::string> settings = {"train.max_iter=4", "train.eval_period=2", "train.checkpoint_period=4"};
+  auto cpu_config = tiny_config(cpu_dir.path(), settings);
+  auto gpu_settings = settings;
+  gpu_settings.insert(gpu_settings.end(), {"runtime.device=cuda", "runtime.precision=bf16"});
+  auto gpu_config = tiny_config(gpu_dir.path(), gpu_settings);
+  train(cpu_config);
+  torch::manual_seed(static_cast<uint64_t>(gpu_config.runtime.seed));
+  pat::engine::Trainer trainer(gpu_config, torch::Device(torch::kCUDA, 0));
+  auto result = trainer.run();
+  EXPECT_EQ(result.step, 4);
+  EXPECT_GE(result.best_miou, 0.0);
+  auto cpu_losses = losses_by_step(cpu_dir.path()), gpu_losses = losses_by_step(gpu_dir.path());
+  ASSERT_EQ(gpu_losses.size(), 4u);
+  // Same initial model and data: the first loss agrees to bf16 accuracy.
+  EXPECT_NEAR(gpu_losses[1], cpu_losses[1], 0.05 * cpu_losses[1]);
+  for (const auto& [step, loss] : gpu_losses) EXPECT_TRUE(std::isfinite(loss)) << step;
+  EXPECT_TRUE(fs::exists(gpu_dir.file("model_final.safetensors")));
 }

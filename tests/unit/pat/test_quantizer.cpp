@@ -171,6 +171,22 @@ TEST(EmaQuantizer, RestartSyncDecidesTheNewCodes) {
   EXPECT_THROW(q->forward(as_map(ex.rows.slice(0, 0, 1))), pat::Error);
 }
 
+TEST(EmaQuantizer, RestartPoolSuppliesTheCandidates) {
+  Example ex;
+  auto q = example_ema(0.5, 1e-5, 1);
+  // "Every rank's rows": here one row that is not among this process's inputs.
+  const auto other = normalized({-1.0f, 2.0f});
+  q->set_restart_pool([&](const torch::Tensor& rows) {
+    EXPECT_EQ(rows.size(1), 2);
+    return other;
+  });
+  q->train();
+  q->forward(as_map(ex.rows));
+  EXPECT_TENSOR_CLOSE(q->codebook()[3], other[0], 0, 1e-6);
+  q->set_restart_pool([](const torch::Tensor&) { return torch::zeros({4, 3}); });
+  EXPECT_THROW(q->forward(as_map(ex.rows.slice(0, 0, 1))), pat::Error);  // wrong width back
+}
+
 TEST(EmaQuantizer, StatsReducerIsCalledAndItsResultUsed) {
   Example ex;
   auto q = example_ema(0.5, 0.5);
