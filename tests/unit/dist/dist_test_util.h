@@ -39,7 +39,9 @@ inline engine::DistEnv rank_env(int rank, int world, int port) {
 }
 
 /// Runs `body(comm)` on `world` threads, one rank each; an exception on any rank fails the test.
-inline void run_ranks(int world, const std::function<void(engine::Communicator&)>& body) {
+/// backend "nccl": rank r works on GPU r.
+inline void run_ranks(int world, const std::function<void(engine::Communicator&)>& body,
+                      const std::string& backend = "gloo") {
   const int port = free_port();
   std::vector<std::string> errors(static_cast<size_t>(world));
   std::vector<std::thread> threads;
@@ -47,9 +49,11 @@ inline void run_ranks(int world, const std::function<void(engine::Communicator&)
     threads.emplace_back([&, r] {
       try {
         engine::CommunicatorOptions options;
-        options.backend = "gloo";
+        options.backend = backend;
         options.timeout = std::chrono::seconds(30);
-        engine::Communicator comm(rank_env(r, world, port), torch::kCPU, options);
+        const torch::Device device =
+            backend == "nccl" ? torch::Device(torch::kCUDA, static_cast<int8_t>(r)) : torch::Device(torch::kCPU);
+        engine::Communicator comm(rank_env(r, world, port), device, options);
         body(comm);
       } catch (const std::exception& e) {
         errors[static_cast<size_t>(r)] = e.what();

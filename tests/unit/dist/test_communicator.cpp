@@ -81,3 +81,22 @@ TEST(Communicator, BadBackendOrMissingPeerIsAClearError) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
+
+TEST(Communicator, NcclCollectivesOnTwoGpus_CUDA) {
+  if (!pat::engine::dist_backend_available("nccl") || torch::cuda::device_count() < 2)
+    GTEST_SKIP() << "needs a CUDA LibTorch with NCCL and two GPUs";
+  pat::test::run_ranks(
+      2,
+      [](Communicator& comm) {
+        const torch::Device gpu(torch::kCUDA, static_cast<int8_t>(comm.rank()));
+        auto sum = torch::full({3}, static_cast<float>(comm.rank() + 1), gpu);
+        comm.all_reduce_sum(sum);
+        EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({3}, 3.0f)));
+        auto on_cpu = torch::tensor({int64_t{comm.rank()}});  // staged through the GPU
+        comm.all_reduce_sum(on_cpu);
+        EXPECT_EQ(on_cpu.item<int64_t>(), 1);
+        EXPECT_TRUE(torch::equal(comm.all_gather(torch::full({1}, 1.0f * comm.rank(), gpu)).cpu(),
+                                 torch::tensor({0.0f, 1.0f})));
+      },
+      "nccl");
+}
