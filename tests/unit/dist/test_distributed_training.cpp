@@ -270,3 +270,28 @@ TEST(DistributedTraining, CtrlCStopsEveryRankAtOneStepWithACheckpoint) {
   EXPECT_EQ(second.find("was written by"), std::string::npos) << second;  // same world size: no warning
   EXPECT_NE(second.find("step 30/30"), std::string::npos) << second;
 }
+
+TEST(DistributedTraining, BadLaunchesAreOneLineErrors) {
+  pat::test::TempDir dir;
+  struct Case {
+    std::vector<std::string> extra;
+    std::map<std::string, std::string> env;
+    int code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--nproc", "0"}, {}, 2, "expected a positive process count or auto"},
+      {{"--nproc", "2"}, {{"RANK", "0"}}, 1, "already rank 0 of a launched job"},
+      {{}, {{"RANK", "0"}, {"WORLD_SIZE", "2"}}, 1, "environment variable MASTER_ADDR is not set"},
+      {{"--nproc", "2", "--set", "train.batch_size=5"},
+       {},
+       1,
+       "must be divisible by train.grad_accum (1) x processes (2)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto log = dir.file("case" + std::to_string(i) + ".log");
+    const pid_t pid = spawn(train_args(dir.file("run"), cases[i].extra), cases[i].env, log);
+    EXPECT_EQ(wait_for(pid, std::chrono::seconds(120)), cases[i].code) << read_text(log);
+    EXPECT_NE(read_text(log).find(cases[i].message), std::string::npos) << read_text(log);
+  }
+}
