@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -80,9 +81,34 @@ int launch_local_workers(const std::vector<std::string>& args, const LaunchOptio
   sigemptyset(&action.sa_mask);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &action, nullptr);
 
+  // Everything the workers need is prepared before fork: between fork and exec a child of a
+  // multi-threaded process may only make async-signal-safe calls.
+  std::vector<std::string> base_env;
+  const std::vector<std::string> ours = {"RANK",        "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE",
+                                         "MASTER_ADDR", "MASTER_PORT"};
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (std::find(ours.begin(), ours.end(), name) == ours.end()) base_env.push_back(entry);
+  }
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  static const char kExecFailed[] = "error: launcher: cannot start a worker (exec of /proc/self/exe failed)\n";
+
   const pid_t launcher = ::getpid();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < options.nproc; ++rank) {
+    std::vector<std::string> env = base_env;
+    env.push_back("RANK=" + std::to_string(rank));
+    env.push_back("LOCAL_RANK=" + std::to_string(rank));
+    env.push_back("WORLD_SIZE=" + std::to_string(options.nproc));
+    env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(options.nproc));
+    env.push_back("MASTER_ADDR=127.0.0.1");
+    env.push_back("MASTER_PORT=" + std::to_string(port));
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const pid_t pid = ::fork();
     PAT_CHECK(pid >= 0, "launcher: fork failed: ", std::strerror(errno));
     if (pid == 0) {
@@ -91,18 +117,9 @@ int launch_local_workers(const std::vector<std::string>& args, const LaunchOptio
       ::setpgid(0, 0);
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != launcher) ::_exit(1);
-      for (int s : {SIGINT, SIGTERM, SIGHUP}) std::signal(s, SIG_DFL);
-      ::setenv("RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv("/proc/self/exe", argv.data());
-      std::fprintf(stderr, "error: launcher: cannot start worker %d: %s\n", rank, std::strerror(errno));
+      for (int s : {SIGINT, SIGTERM, SIGHUP}) ::signal(s, SIG_DFL);
+      ::execve("/proc/self/exe", argv.data(), envp.data());
+      [[maybe_unused]] const auto written = ::write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
       ::_exit(127);
     }
     pids.push_back(pid);
