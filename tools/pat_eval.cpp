@@ -28,13 +28,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app->add_option("--predictions", predictions,
                   "Score the prediction maps in DIR (or DIR/<benchmark> for several) instead of running a model");
+  std::string nproc;
+  pat::app::add_nproc_flag(*app, nproc, "Evaluate");
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
-    auto device = pat::app::apply_runtime(config.runtime);
+    if (auto status = pat::app::launch_workers(nproc, argc, argv, config.runtime)) return *status;
+    // Under a launcher each process scores a shard of every benchmark; rank 0 reports.
+    auto worker = pat::app::start_worker(config.runtime);
+    const auto device = worker.device;
+    options.comm = worker.comm.get();
     auto names = pat::app::split_list(benchmarks);
     for (const auto& n : names) PAT_CHECK(!n.empty(), "--benchmark: empty name in \"", benchmarks, "\"");
     pat::ensure_directory(output, "--output");
@@ -53,6 +59,7 @@ int main(int argc, char** argv) {
       pat::Autocast autocast(device, config.runtime.precision);
       for (const auto& n : names) results.push_back(pat::engine::evaluate_benchmark(*model, n, config, options));
     }
+    if (!worker.comm->is_main()) return 0;
     std::cout << pat::engine::results_markdown(results);
     pat::engine::write_results_json(output + "/results.json", results);
     std::cout << "results: " << output << "/results.json" << std::endl;

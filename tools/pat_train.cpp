@@ -1,14 +1,11 @@
 // pat_train: trains a PAT / CAT-Seg model from a YAML config.
-#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "pat/app/cli.h"
-#include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/log.h"
-#include "pat/engine/dist_launcher.h"
 #include "pat/engine/trainer.h"
 #include "pat/model/seg_model.h"
 
@@ -25,14 +22,7 @@ int main(int argc, char** argv) {
                   "none) or from the checkpoint PATH")
       ->expected(0, 1)
       ->default_str("auto");
-  app->add_option("--nproc", nproc,
-                  "Train with N local processes (data parallel, c10d); 'auto' = one per GPU. Multi-node jobs: "
-                  "start pat_train under torchrun or srun instead")
-      ->check([](const std::string& v) {
-        const bool count =
-            !v.empty() && v.size() < 5 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) > 0;
-        return v == "auto" || count ? std::string() : "expected a positive process count or auto, got " + v;
-      });
+  pat::app::add_nproc_flag(*app, nproc, "Train");
   return pat::app::run(*app, argc, argv, [&] {
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
@@ -56,16 +46,7 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    if (!nproc.empty()) {
-      // The launcher: N copies of this command line without --nproc, each a rank of one job.
-      PAT_CHECK(!std::getenv("RANK"), "--nproc: this process is already rank ", std::getenv("RANK"),
-                " of a launched job; start pat_train either with --nproc or under a launcher, not both");
-      pat::configure_logging(config.runtime.log_level);
-      pat::engine::LaunchOptions launch;
-      launch.nproc =
-          nproc == "auto" ? std::max<int>(1, static_cast<int>(torch::cuda::device_count())) : std::stoi(nproc);
-      return pat::engine::launch_local_workers(pat::engine::remove_flag({argv, argv + argc}, "--nproc"), launch);
-    }
+    if (auto status = pat::app::launch_workers(nproc, argc, argv, config.runtime)) return *status;
     if (app->count("--resume") && resume.empty()) resume = "auto";
     auto worker = pat::app::start_worker(config.runtime);
     const bool main_rank = worker.comm->is_main();

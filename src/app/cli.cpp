@@ -1,5 +1,6 @@
 #include "pat/app/cli.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -7,6 +8,7 @@
 #include "pat/core/log.h"
 #include "pat/core/precision.h"
 #include "pat/core/runtime.h"
+#include "pat/engine/dist_launcher.h"
 
 namespace pat::app {
 
@@ -70,6 +72,28 @@ Worker start_worker(const RuntimeConfig& runtime) {
                env.world_size, env.source, worker.comm->backend(), env.master_addr, env.master_port, local.threads,
                worker.device.str());
   return worker;
+}
+
+void add_nproc_flag(CLI::App& app, std::string& nproc, const std::string& what) {
+  app.add_option("--nproc", nproc,
+                 what +
+                     " with N local processes (c10d data parallel); 'auto' = one per GPU. Multi-node jobs: "
+                     "start the tool under torchrun or srun instead")
+      ->check([](const std::string& v) {
+        const bool count =
+            !v.empty() && v.size() < 5 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) > 0;
+        return v == "auto" || count ? std::string() : "expected a positive process count or auto, got " + v;
+      });
+}
+
+std::optional<int> launch_workers(const std::string& nproc, int argc, char** argv, const RuntimeConfig& runtime) {
+  if (nproc.empty()) return std::nullopt;
+  PAT_CHECK(!std::getenv("RANK"), "--nproc: this process is already rank ", std::getenv("RANK"),
+            " of a launched job; use either --nproc or a launcher (torchrun, srun), not both");
+  configure_logging(runtime.log_level);
+  engine::LaunchOptions launch;
+  launch.nproc = nproc == "auto" ? std::max<int>(1, static_cast<int>(torch::cuda::device_count())) : std::stoi(nproc);
+  return engine::launch_local_workers(engine::remove_flag({argv, argv + argc}, "--nproc"), launch);
 }
 
 int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {

@@ -52,6 +52,7 @@ BenchmarkResult evaluate_benchmark(model::SegModelImpl& model, const std::string
   eo.label = name;
   eo.progress = options.progress;
   eo.voc20b = voc20b;
+  eo.comm = options.comm;
   if (config.eval.save_predictions && !options.output_dir.empty()) eo.predictions_dir = options.output_dir + "/" + name;
   auto result = evaluate(model, *dataset, make_test_transform(config, *dataset), config.eval, eo);
   result.name = name;

@@ -50,6 +50,10 @@ check "pat_eval --predictions scores saved maps" "$bin/pat_eval" --config "$cfg"
 miou() { grep -o '"mIoU": *[-0-9.eE+]*' "$1" | head -n 1; }
 check "saved predictions score like the model run" test -n "$(miou "$work/eval/results.json")" -a \
   "$(miou "$work/eval/results.json")" = "$(miou "$work/eval2/results.json")"
+check "pat_eval --nproc 2 shards the images" "$bin/pat_eval" --config "$cfg" --weights "$W" --benchmark custom \
+  --data-root "$data" --output "$work/eval3" --set eval.save_predictions=true --set runtime.threads=1 --nproc 2
+check "two processes score like one" cmp "$work/eval/results.json" "$work/eval3/results.json"
+check "two processes wrote every prediction map" diff <(cd "$work/eval/custom" && ls) <(cd "$work/eval3/custom" && ls)
 fails_with "pat_eval without weights" "--weights" "$bin/pat_eval" --config "$cfg" --benchmark custom --data-root "$data"
 fails_with "pat_eval unknown benchmark" "unknown" "$bin/pat_eval" --config "$cfg" --weights "$W" --benchmark nope
 

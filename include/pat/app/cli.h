@@ -3,6 +3,7 @@
 /// runtime set-up, and the error policy (one `error: ...` line on stderr, non-zero exit).
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ struct Worker {
 /// local rank, console logging on rank 0 only (the other ranks report errors), then joins the c10d
 /// process group.
 Worker start_worker(const RuntimeConfig& runtime);
+
+/// Adds `--nproc N|auto` (run as N local data-parallel processes; auto = one per GPU) to `app`.
+void add_nproc_flag(CLI::App& app, std::string& nproc, const std::string& what);
+
+/// With `nproc` set (by `add_nproc_flag`): starts this command line without --nproc as that many local
+/// worker processes (engine/dist_launcher.h) and returns the launcher's exit status; nullopt otherwise.
+std::optional<int> launch_workers(const std::string& nproc, int argc, char** argv, const RuntimeConfig& runtime);
 
 /// Parses `argv` with `app` and runs `body`. Help and version print and return 0; a flag error or any
 /// exception prints one line `error: <message>` on stderr and returns 2 (flags) or 1 (everything else).

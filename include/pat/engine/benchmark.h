@@ -7,6 +7,7 @@
 
 #include "pat/config/config.h"
 #include "pat/data/dataset.h"
+#include "pat/engine/dist_communicator.h"
 #include "pat/engine/report.h"
 #include "pat/model/seg_model.h"
 
@@ -18,6 +19,7 @@ struct BenchmarkOptions {
   std::string output_dir;   ///< prediction maps / overlays go to <output_dir>/<benchmark>/ when eval.save_predictions
   std::string custom_root;  ///< "custom": the generic layout root (images/, labels/, classes.json)
   bool progress = true;
+  Communicator* comm = nullptr;  ///< several processes: images sharded, results summed (see EvaluateOptions)
 };
 
 /// The dataset spec of a benchmark name ("custom" uses the generic layout under `custom_root`, else the data root).
