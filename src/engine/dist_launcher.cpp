@@ -27,8 +27,15 @@ void on_launcher_signal(int signal) {
   g_signal_count = g_signal_count + 1;
 }
 
-/// A TCP port that was free a moment ago on the loopback interface.
-int free_port() {
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace
+
+int free_local_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   PAT_CHECK(fd >= 0, "launcher: cannot open a socket to find a free port: ", std::strerror(errno));
   sockaddr_in addr{};
@@ -42,14 +49,6 @@ int free_port() {
   PAT_CHECK(ok, "launcher: cannot find a free port: ", std::strerror(errno));
   return ntohs(addr.sin_port);
 }
-
-int exit_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
-}  // namespace
 
 std::vector<std::string> remove_flag(const std::vector<std::string>& args, const std::string& flag) {
   std::vector<std::string> kept;
@@ -70,7 +69,7 @@ int launch_local_workers(const std::vector<std::string>& args, const LaunchOptio
   int port = options.master_port;
   if (port == 0) {
     const char* env_port = std::getenv("MASTER_PORT");
-    port = env_port && *env_port ? std::atoi(env_port) : free_port();
+    port = env_port && *env_port ? std::atoi(env_port) : free_local_port();
   }
   PAT_CHECK(port > 0 && port < 65536, "launcher: MASTER_PORT must be in [1, 65535], got ", port);
 

@@ -26,6 +26,9 @@ struct LaunchOptions {
 /// 128 + S; workers this launcher had to kill after another failed do not count), 0 when all succeed.
 int launch_local_workers(const std::vector<std::string>& args, const LaunchOptions& options);
 
+/// A TCP port that was free a moment ago on the loopback interface (the launcher's rendezvous port).
+int free_local_port();
+
 /// `args` without `flag` and its value ("--flag V" or "--flag=V").
 std::vector<std::string> remove_flag(const std::vector<std::string>& args, const std::string& flag);
 

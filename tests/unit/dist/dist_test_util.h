@@ -1,10 +1,6 @@
 #pragma once
-/// \file Helpers for the distributed tests: a free port, and N ranks of a job run as threads of this
+/// \file Helpers for the distributed tests: N ranks of a job run as threads of this
 /// process (each with its own Communicator over Gloo on the loopback interface).
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <functional>
 #include <string>
@@ -14,20 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "pat/engine/dist_communicator.h"
+#include "pat/engine/dist_launcher.h"
 
 namespace pat::test {
-
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 inline engine::DistEnv rank_env(int rank, int world, int port) {
   engine::DistEnv env;
@@ -42,7 +27,7 @@ inline engine::DistEnv rank_env(int rank, int world, int port) {
 /// backend "nccl": rank r works on GPU r.
 inline void run_ranks(int world, const std::function<void(engine::Communicator&)>& body,
                       const std::string& backend = "gloo") {
-  const int port = free_port();
+  const int port = engine::free_local_port();
   std::vector<std::string> errors(static_cast<size_t>(world));
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r) {

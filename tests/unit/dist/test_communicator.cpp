@@ -58,7 +58,7 @@ TEST(Communicator, GlooCollectives) {
 }
 
 TEST(Communicator, BadBackendOrMissingPeerIsAClearError) {
-  const int port = pat::test::free_port();
+  const int port = pat::engine::free_local_port();
   pat::engine::CommunicatorOptions options;
   options.backend = "nccl";
   if (!pat::engine::dist_backend_available("nccl")) {

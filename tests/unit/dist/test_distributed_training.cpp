@@ -84,7 +84,7 @@ std::map<std::string, std::string> torchrun_env(int rank, int world, int port) {
 
 /// Starts `world` ranks the way torchrun would and returns their exit statuses.
 std::vector<int> run_torchrun_style(int world, const std::vector<std::string>& args, const std::string& logs) {
-  const int port = pat::test::free_port();
+  const int port = pat::engine::free_local_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < world; ++r)
     pids.push_back(spawn(args, torchrun_env(r, world, port), logs + "/rank" + std::to_string(r) + ".log"));
@@ -199,7 +199,7 @@ TEST(DistributedTraining, ResumeWithAnotherWorldSizeWarnsAndContinues) {
 
 TEST(DistributedTraining, AKilledRankEndsTheJobWithAnErrorOnEveryRank) {
   pat::test::TempDir dir;
-  const int port = pat::test::free_port();
+  const int port = pat::engine::free_local_port();
   auto args = train_args(dir.file("run"), {"--set", "train.max_iter=100000", "--set", "train.batch_size=6", "--set",
                                            "train.eval_period=0", "--set", "runtime.dist_timeout=60"});
   std::vector<pid_t> pids;
@@ -226,7 +226,7 @@ TEST(DistributedTraining, AKilledRankEndsTheJobWithAnErrorOnEveryRank) {
 
 TEST(DistributedTraining, AHungRankFailsTheOthersAfterTheTimeout) {
   pat::test::TempDir dir;
-  const int port = pat::test::free_port();
+  const int port = pat::engine::free_local_port();
   auto args = train_args(dir.file("run"), {"--set", "train.max_iter=100000", "--set", "train.eval_period=0", "--set",
                                            "runtime.dist_timeout=4"});
   std::vector<pid_t> pids;

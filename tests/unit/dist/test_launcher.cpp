@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "pat/core/error.h"
+#include "pat/core/fs.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -39,11 +40,6 @@ const bool kWorkerRan = [] {
   std::_Exit(0);
 }();
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 /// Runs the launcher on this binary in `mode`, with the worker directory `dir`.
 int launch(const std::string& dir, const std::string& mode, int nproc, std::chrono::milliseconds grace) {
   ::setenv("PAT_LAUNCHER_WORKER", dir.c_str(), 1);
@@ -65,7 +61,7 @@ TEST(Launcher, StartsWorkersWithTheTorchrunEnvironment) {
   EXPECT_EQ(launch(dir.path(), "ok", 3, std::chrono::seconds(5)), 0);
   std::string port;
   for (int r = 0; r < 3; ++r) {
-    const auto text = read_text(dir.file("rank" + std::to_string(r)));
+    const auto text = pat::read_file(dir.file("rank" + std::to_string(r)));
     EXPECT_NE(text.find("RANK=" + std::to_string(r) + "\n"), std::string::npos) << text;
     EXPECT_NE(text.find("LOCAL_RANK=" + std::to_string(r) + "\n"), std::string::npos) << text;
     EXPECT_NE(text.find("WORLD_SIZE=3\n"), std::string::npos) << text;
