@@ -11,7 +11,7 @@
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
 #include "pat/core/progress.h"
-#include "pat/engine/inference_protocol.h"
+#include "pat/engine/eval/inference_protocol.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/precision.h"
-#include "pat/engine/benchmark.h"
-#include "pat/engine/checkpoint.h"
+#include "pat/engine/eval/benchmark.h"
+#include "pat/engine/train/checkpoint.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_eval",

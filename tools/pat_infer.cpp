@@ -7,8 +7,8 @@
 #include "pat/core/precision.h"
 #include "pat/core/progress.h"
 #include "pat/data/class_list.h"
-#include "pat/engine/checkpoint.h"
-#include "pat/engine/predictor.h"
+#include "pat/engine/eval/predictor.h"
+#include "pat/engine/train/checkpoint.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_infer", "Segment images against any list of class names.");

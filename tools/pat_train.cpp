@@ -6,7 +6,7 @@
 #include "pat/app/cli.h"
 #include "pat/core/fs.h"
 #include "pat/core/log.h"
-#include "pat/engine/trainer.h"
+#include "pat/engine/train/trainer.h"
 #include "pat/model/seg_model.h"
 
 int main(int argc, char** argv) {

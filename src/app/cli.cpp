@@ -8,7 +8,7 @@
 #include "pat/core/log.h"
 #include "pat/core/precision.h"
 #include "pat/core/runtime.h"
-#include "pat/engine/dist_launcher.h"
+#include "pat/engine/dist/launcher.h"
 
 namespace pat::app {
 

@@ -1,20 +1,20 @@
 set(PAT_ENGINE_SOURCES
-  engine/benchmark.cpp
-  engine/checkpoint.cpp
   engine/datasets.cpp
-  engine/dist_communicator.cpp
-  engine/dist_data_parallel.cpp
-  engine/dist_env.cpp
-  engine/dist_launcher.cpp
-  engine/evaluator.cpp
-  engine/inference_protocol.cpp
-  engine/label_map_io.cpp
-  engine/lr_schedule.cpp
-  engine/metrics.cpp
-  engine/metrics_log.cpp
-  engine/predictor.cpp
-  engine/prediction_scoring.cpp
-  engine/report.cpp
-  engine/signals.cpp
-  engine/trainer.cpp
+  engine/train/checkpoint.cpp
+  engine/train/lr_schedule.cpp
+  engine/train/metrics_log.cpp
+  engine/train/signals.cpp
+  engine/train/trainer.cpp
+  engine/eval/benchmark.cpp
+  engine/eval/evaluator.cpp
+  engine/eval/inference_protocol.cpp
+  engine/eval/label_map_io.cpp
+  engine/eval/metrics.cpp
+  engine/eval/predictor.cpp
+  engine/eval/prediction_scoring.cpp
+  engine/eval/report.cpp
+  engine/dist/communicator.cpp
+  engine/dist/data_parallel.cpp
+  engine/dist/env.cpp
+  engine/dist/launcher.cpp
 )

@@ -9,8 +9,8 @@
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
 #include "pat/data/class_list.h"
-#include "pat/model/pyramid_losses.h"
-#include "pat/model/seg_loss.h"
+#include "pat/model/catseg/seg_loss.h"
+#include "pat/model/pat/losses.h"
 
 namespace pat::model {
 namespace {

@@ -1,15 +1,15 @@
 set(PAT_MODEL_SOURCES
-  model/quantizer.cpp
-  model/quantizer_ema.cpp
-  model/quantizer_loss.cpp
-  model/quantizer_factory.cpp
-  model/pyramid_tokenizer.cpp
-  model/pyramid_decoder.cpp
-  model/pyramid_fusion.cpp
-  model/pyramid_aux_head.cpp
-  model/pyramid_losses.cpp
-  model/pyramid_pat.cpp
-  model/detail/residual_block.cpp
+  model/pat/quantizer.cpp
+  model/pat/quantizer_ema.cpp
+  model/pat/quantizer_loss.cpp
+  model/pat/quantizer_factory.cpp
+  model/pat/pyramid_tokenizer.cpp
+  model/pat/pixel_decoder.cpp
+  model/pat/fusion.cpp
+  model/pat/aux_head.cpp
+  model/pat/losses.cpp
+  model/pat/pyramid_pat.cpp
+  model/pat/detail/residual_block.cpp
   model/catseg/swin_window.cpp
   model/catseg/window_attention.cpp
   model/catseg/swin_block.cpp
@@ -23,6 +23,6 @@ set(PAT_MODEL_SOURCES
   model/catseg/guidance_upsamplers.cpp
   model/catseg/catseg_head.cpp
   model/catseg/catseg_presets.cpp
-  model/seg_loss.cpp
+  model/catseg/seg_loss.cpp
   model/seg_model.cpp
 )

@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pat/config/config.h"
-#include "pat/engine/dist_communicator.h"
+#include "pat/engine/dist/communicator.h"
 
 namespace pat::app {
 

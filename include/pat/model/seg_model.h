@@ -20,7 +20,7 @@
 #include "pat/config/config.h"
 #include "pat/model/catseg/catseg_head.h"
 #include "pat/model/catseg/guidance_upsamplers.h"
-#include "pat/model/pyramid_pat.h"
+#include "pat/model/pat/pyramid_pat.h"
 
 namespace pat::model {
 

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
-#include "pat/model/seg_loss.h"
+#include "pat/model/catseg/seg_loss.h"
 #include "test_support.h"
 
 using pat::model::catseg_bce_loss;

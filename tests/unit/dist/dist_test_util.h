@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "pat/engine/dist_communicator.h"
-#include "pat/engine/dist_launcher.h"
+#include "pat/engine/dist/communicator.h"
+#include "pat/engine/dist/launcher.h"
 
 namespace pat::test {
 

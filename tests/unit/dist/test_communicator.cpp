@@ -1,4 +1,4 @@
-#include "pat/engine/dist_communicator.h"
+#include "pat/engine/dist/communicator.h"
 
 #include <chrono>
 

@@ -1,9 +1,9 @@
-#include "pat/engine/dist_data_parallel.h"
+#include "pat/engine/dist/data_parallel.h"
 
 #include <gtest/gtest.h>
 
 #include "dist_test_util.h"
-#include "pat/model/quantizer_ema.h"
+#include "pat/model/pat/quantizer_ema.h"
 #include "test_support.h"
 
 using pat::engine::Communicator;

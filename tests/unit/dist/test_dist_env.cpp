@@ -1,4 +1,4 @@
-#include "pat/engine/dist_env.h"
+#include "pat/engine/dist/env.h"
 
 #include <map>
 #include <string>

@@ -16,7 +16,7 @@
 
 #include "dist_test_util.h"
 #include "pat/core/safetensors.h"
-#include "pat/engine/metrics_log.h"
+#include "pat/engine/train/metrics_log.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "pat/engine/dist_launcher.h"
+#include "pat/engine/dist/launcher.h"
 
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 
 #include "pat/core/error.h"
 #include "pat/core/npy.h"
-#include "pat/engine/inference_protocol.h"
+#include "pat/engine/eval/inference_protocol.h"
 #include "test_support.h"
 
 namespace {

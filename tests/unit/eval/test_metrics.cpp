@@ -5,7 +5,7 @@
 
 #include "pat/core/error.h"
 #include "pat/core/npy.h"
-#include "pat/engine/metrics.h"
+#include "pat/engine/eval/metrics.h"
 #include "test_support.h"
 
 namespace {

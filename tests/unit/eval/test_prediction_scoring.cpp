@@ -4,8 +4,8 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "pat/core/error.h"
-#include "pat/engine/label_map_io.h"
-#include "pat/engine/prediction_scoring.h"
+#include "pat/engine/eval/label_map_io.h"
+#include "pat/engine/eval/prediction_scoring.h"
 #include "test_support.h"
 
 namespace {

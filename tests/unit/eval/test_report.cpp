@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pat/core/error.h"
-#include "pat/engine/report.h"
+#include "pat/engine/eval/report.h"
 #include "test_support.h"
 
 namespace {

@@ -7,8 +7,8 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
-#include "pat/model/pyramid_losses.h"
-#include "pat/model/pyramid_pat.h"
+#include "pat/model/pat/losses.h"
+#include "pat/model/pat/pyramid_pat.h"
 #include "test_support.h"
 
 namespace {

@@ -7,9 +7,9 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
-#include "pat/model/quantizer_ema.h"
-#include "pat/model/quantizer_factory.h"
-#include "pat/model/quantizer_loss.h"
+#include "pat/model/pat/quantizer_ema.h"
+#include "pat/model/pat/quantizer_factory.h"
+#include "pat/model/pat/quantizer_loss.h"
 #include "test_support.h"
 
 namespace {

@@ -1,6 +1,0 @@
-pat_add_unit_test(engine
-  ${CMAKE_CURRENT_LIST_DIR}/test_checkpoint.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/test_lr_schedule.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/test_metrics_log.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/test_trainer.cpp
-)
