@@ -5,7 +5,7 @@ tests/unit/tokenizer (tests/data/tokenizer/golden.json).
 Run from the repository root with Debian's Python (needs python3-regex; ftfy is not used, its default
 steps other than mojibake repair are re-implemented below):
     /usr/bin/python3 tools/gen_tokenizer_golden.py
-The vocabulary is read from ../shared/clip/bpe_simple_vocab_16e6.txt.gz and never copied.
+The vocabulary and the ADE-847 names are read from the vendored copies in third_party/.
 """
 import gzip
 import html
@@ -18,8 +18,8 @@ import unicodedata
 import regex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VOCAB = os.path.join(ROOT, "..", "shared", "clip", "bpe_simple_vocab_16e6.txt.gz")
-ADE847 = os.path.join(ROOT, "..", "shared", "benchmarks", "ade847.json")
+VOCAB = os.path.join(ROOT, "third_party", "clip", "bpe_simple_vocab_16e6.txt.gz")
+ADE847 = os.path.join(ROOT, "third_party", "catseg", "ade847.json")
 OUT = os.path.join(ROOT, "tests", "data", "tokenizer", "golden.json")
 
 START, END = "<|startoftext|>", "<|endoftext|>"

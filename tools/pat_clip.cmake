@@ -1,12 +1,11 @@
 pat_add_tool(pat_clip ${CMAKE_CURRENT_LIST_DIR}/pat_clip.cpp)
 
-# Smoke tests on the tiny fixture model (tests/data/clip, heads of width 16, byte-level texts) and the real
-# BPE vocabulary in ../shared/clip.
-set(PAT_CLIP_VOCAB ${PROJECT_SOURCE_DIR}/../shared/clip/bpe_simple_vocab_16e6.txt.gz)
+# Smoke tests on the tiny fixture model (tests/data/clip, heads of width 16, byte-level texts) and the
+# vendored BPE vocabulary (third_party/clip, the default of `tokenize`).
 set(PAT_CLIP_TINY --model tests/data/clip/tiny_clip.pt --head-dim 16)
 set(PAT_CLIP_OUT ${CMAKE_BINARY_DIR}/cli_tests/pat_clip_embed)
 pat_add_cli_test(pat_clip.help $<TARGET_FILE:pat_clip> --help)
-pat_add_cli_test(pat_clip.tokenize $<TARGET_FILE:pat_clip> tokenize --vocab ${PAT_CLIP_VOCAB} "a photo of a cat."
+pat_add_cli_test(pat_clip.tokenize $<TARGET_FILE:pat_clip> tokenize "a photo of a cat."
                  "traffic light")
 pat_add_cli_test(pat_clip.classify $<TARGET_FILE:pat_clip> classify ${PAT_CLIP_TINY}
                  --image tests/data/clip/gradient.png --classes "cat,dog,sofa" --templates single)

@@ -15,6 +15,7 @@
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/npy.h"
+#include "pat/core/resources.h"
 
 namespace {
 
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   bool truncate = false;
   std::vector<std::string> texts;
   auto* tokenize = app->add_subcommand("tokenize", "Print the token ids of each TEXT, one line per text");
-  tokenize->add_option("--vocab", vocab, "bpe_simple_vocab_16e6.txt.gz")->required();
+  tokenize->add_option("--vocab", vocab, "bpe_simple_vocab_16e6.txt.gz (default: the vendored copy)");
   tokenize->add_flag("--truncate", truncate, "Cut texts longer than 77 tokens instead of failing");
   tokenize->add_option("texts", texts, "Texts to tokenize")->required();
 
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
   return pat::app::run(*app, argc, argv, [&] {
     torch::NoGradGuard no_grad;
     if (*tokenize) {
-      auto tokenizer = Tokenizer::from_bpe_file(vocab);
+      auto tokenizer = Tokenizer::from_bpe_file(vocab.empty() ? pat::default_vocab_path() : vocab);
       for (const auto& text : texts) {
         const auto ids = tokenizer.tokenize(text, 77, truncate);
         std::string line;

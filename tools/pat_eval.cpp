@@ -1,9 +1,12 @@
 // pat_eval: evaluates a trained model on benchmarks (CAT-Seg protocol) or scores saved predictions.
 #include <iostream>
+#include <optional>
 
 #include "pat/app/cli.h"
+#include "pat/app/model_files.h"
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
+#include "pat/core/log.h"
 #include "pat/core/precision.h"
 #include "pat/engine/eval/benchmark.h"
 #include "pat/engine/train/checkpoint.h"
@@ -13,10 +16,12 @@ int main(int argc, char** argv) {
                                 "Evaluate a model on ADE-150/847, PASCAL-Context-59/459, VOC-20/20b or custom data "
                                 "(CAT-Seg protocol, detectron2 metrics).");
   pat::app::ConfigFlags flags;
-  pat::app::add_config_flags(*app, flags);
+  pat::app::add_config_flags(*app, flags, /*config_required=*/false);
   std::string weights, benchmarks, output = "eval_output", predictions;
   pat::engine::BenchmarkOptions options;
-  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)");
+  app->add_option("--weights,-w", weights,
+                  "Trained weights (model_final.pt / .safetensors / a checkpoint; default: the newest "
+                  "runs/*/model_final, with the config.yaml beside it unless --config is given)");
   app->add_option("--benchmark,-b", benchmarks,
                   "Benchmark name(s), comma separated: ade150, ade847, pc59, pc459, voc20, voc20b, custom")
       ->required();
@@ -31,6 +36,9 @@ int main(int argc, char** argv) {
   std::string nproc;
   pat::app::add_nproc_flag(*app, nproc, "Evaluate");
   return pat::app::run(*app, argc, argv, [&] {
+    // Scoring saved maps needs no model (and no config); running one finds the newest trained model.
+    std::optional<pat::app::ModelFiles> model_files;
+    if (predictions.empty()) model_files = pat::app::resolve_model_files(weights, flags);
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
@@ -40,6 +48,7 @@ int main(int argc, char** argv) {
     // Under a launcher each process scores a shard of every benchmark; rank 0 reports.
     auto worker = pat::app::start_worker(config.runtime);
     const auto device = worker.device;
+    if (model_files) PAT_LOG_INFO("{}", model_files->describe());
     options.comm = worker.comm.get();
     auto names = pat::app::split_list(benchmarks);
     for (const auto& n : names) PAT_CHECK(!n.empty(), "--benchmark: empty name in \"", benchmarks, "\"");
@@ -51,7 +60,6 @@ int main(int argc, char** argv) {
         results.push_back(pat::engine::score_benchmark_predictions(
             names.size() == 1 ? predictions : predictions + "/" + n, n, config, options));
     } else {
-      PAT_CHECK(!weights.empty(), "--weights: a trained model is needed (or --predictions DIR to score saved maps)");
       pat::model::SegModel model(config.model);
       pat::engine::load_weights(weights, *model);
       pat::place_module(*model, device, config.runtime.channels_last);

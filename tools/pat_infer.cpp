@@ -2,8 +2,10 @@
 #include <iostream>
 
 #include "pat/app/cli.h"
+#include "pat/app/model_files.h"
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
+#include "pat/core/log.h"
 #include "pat/core/precision.h"
 #include "pat/core/progress.h"
 #include "pat/data/class_list.h"
@@ -13,19 +15,21 @@
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("pat_infer", "Segment images against any list of class names.");
   pat::app::ConfigFlags flags;
-  pat::app::add_config_flags(*app, flags);
+  pat::app::add_config_flags(*app, flags, /*config_required=*/false);
   std::vector<std::string> inputs;
   std::string classes, class_file, weights, output = "predictions";
   double threshold = -1;
   app->add_option("inputs", inputs, "Images or directories of images")->required();
   auto* by_list = app->add_option("--classes", classes, "Comma-separated class names, e.g. \"cat,sofa\"");
   app->add_option("--class-file", class_file, "Class list (JSON array or one name per line)")->excludes(by_list);
-  app->add_option("--weights,-w", weights, "Trained weights (model_final.pt / .safetensors / a checkpoint)")
-      ->required();
+  app->add_option("--weights,-w", weights,
+                  "Trained weights (model_final.pt / .safetensors / a checkpoint; default: the newest "
+                  "runs/*/model_final, with the config.yaml beside it unless --config is given)");
   app->add_option("--output,-o", output, "Output directory")->capture_default_str();
   app->add_option("--threshold", threshold, "Leave pixels below this probability unlabeled (default infer.threshold)")
       ->check(CLI::Range(0.0, 1.0));
   return pat::app::run(*app, argc, argv, [&] {
+    const auto model_files = pat::app::resolve_model_files(weights, flags);
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
     pat::data::validate_class_names(names, class_file.empty() ? "--classes" : class_file);
     auto images = pat::engine::collect_images(inputs);
     auto device = pat::app::apply_runtime(config.runtime);
+    PAT_LOG_INFO("{}", model_files.describe());
     pat::model::SegModel model(config.model);
     model->set_classes(names);  // loads the tokenizer: a missing vocabulary is reported before anything else
     pat::engine::load_weights(weights, *model);

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   pat::app::ConfigFlags flags;
   pat::app::add_config_flags(*app, flags);
   bool print_model = false, json = false;
-  std::string resume, nproc;
+  std::string resume, nproc, output;
   app->add_flag("--print-model", print_model, "Print per-module parameter counts (trainable and total) and exit");
   app->add_flag("--json", json, "With --print-model: print one JSON object");
   app->add_option("--resume", resume,
@@ -22,8 +22,10 @@ int main(int argc, char** argv) {
                   "none) or from the checkpoint PATH")
       ->expected(0, 1)
       ->default_str("auto");
+  app->add_option("--output,-o", output, "Output folder: short for --set train.output_dir=DIR");
   pat::app::add_nproc_flag(*app, nproc, "Train");
   return pat::app::run(*app, argc, argv, [&] {
+    if (!output.empty()) flags.overrides.push_back("train.output_dir=" + output);
     auto config = pat::app::load_config(flags);
     if (flags.print_config) {
       std::cout << pat::to_yaml(config);

@@ -1,3 +1,4 @@
 set(PAT_APP_SOURCES
   app/cli.cpp
+  app/model_files.cpp
 )

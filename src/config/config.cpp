@@ -345,7 +345,7 @@ void describe_train(Fields& f, TrainConfig& c) {
   f.text("schedule", c.schedule, {"cosine", "poly", "constant"});
   f.number("poly_power", c.poly_power, Bound::kPositive);
   f.integer("warmup_iters", c.warmup_iters, Bound::kNonNegative);
-  f.integer("checkpoint_period", c.checkpoint_period, Bound::kPositive);
+  f.integer("checkpoint_period", c.checkpoint_period, Bound::kNonNegative);
   f.integer("eval_period", c.eval_period, Bound::kNonNegative);
   f.integer("log_period", c.log_period, Bound::kPositive);
   f.integer("keep_checkpoints", c.keep_checkpoints, Bound::kNonNegative);

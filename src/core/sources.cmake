@@ -6,5 +6,6 @@ set(PAT_CORE_SOURCES
   core/npy.cpp
   core/safetensors.cpp
   core/fs.cpp
+  core/resources.cpp
   core/progress.cpp
 )

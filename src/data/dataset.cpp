@@ -8,6 +8,7 @@
 
 #include "pat/core/error.h"
 #include "pat/core/log.h"
+#include "pat/core/resources.h"
 #include "pat/data/class_list.h"
 #include "pat/data/image_io.h"
 
@@ -23,30 +24,30 @@ struct Builtin {
   const char* label_dir;
   const char* label_ext;
   int64_t ignore_label;
-  const char* class_file;
+  const char* class_list;  // vendored CAT-Seg list (pat/core/resources.h)
   int64_t num_classes;
 };
 
 // CATSEG.md §3.
 const Builtin kBuiltins[] = {
     {"coco_stuff_train", "coco_2017_train_stuff_all_sem_seg", "coco-stuff/images/train2017",
-     "coco-stuff/annotations_detectron2/train2017", ".png", 255, "coco.json", 171},
+     "coco-stuff/annotations_detectron2/train2017", ".png", 255, "coco", 171},
     {"coco_stuff_val", "coco_2017_test_stuff_all_sem_seg", "coco-stuff/images/val2017",
-     "coco-stuff/annotations_detectron2/val2017", ".png", 255, "coco.json", 171},
+     "coco-stuff/annotations_detectron2/val2017", ".png", 255, "coco", 171},
     {"ade150_train", "ade20k_150_train_sem_seg", "ADEChallengeData2016/images/training",
-     "ADEChallengeData2016/annotations_detectron2/training", ".png", 255, "ade150.json", 150},
+     "ADEChallengeData2016/annotations_detectron2/training", ".png", 255, "ade150", 150},
     {"ade150", "ade20k_150_test_sem_seg", "ADEChallengeData2016/images/validation",
-     "ADEChallengeData2016/annotations_detectron2/validation", ".png", 255, "ade150.json", 150},
+     "ADEChallengeData2016/annotations_detectron2/validation", ".png", 255, "ade150", 150},
     {"ade847", "ade20k_full_sem_seg_freq_val_all", "ADE20K_2021_17_01/images_detectron2/validation",
-     "ADE20K_2021_17_01/annotations_detectron2/validation", ".tif", 65535, "ade847.json", 847},
+     "ADE20K_2021_17_01/annotations_detectron2/validation", ".tif", 65535, "ade847", 847},
     {"pc59", "context_59_test_sem_seg", "VOCdevkit/VOC2010/JPEGImages",
-     "VOCdevkit/VOC2010/annotations_detectron2/pc59_val", ".png", 255, "pc59.json", 59},
+     "VOCdevkit/VOC2010/annotations_detectron2/pc59_val", ".png", 255, "pc59", 59},
     {"pc459", "context_459_test_sem_seg", "VOCdevkit/VOC2010/JPEGImages",
-     "VOCdevkit/VOC2010/annotations_detectron2/pc459_val", ".tif", 459, "pc459.json", 459},
+     "VOCdevkit/VOC2010/annotations_detectron2/pc459_val", ".tif", 459, "pc459", 459},
     {"voc20", "voc_2012_test_sem_seg", "VOCdevkit/VOC2012/JPEGImages", "VOCdevkit/VOC2012/annotations_detectron2/val",
-     ".png", 255, "voc20.json", 20},
+     ".png", 255, "voc20", 20},
     {"voc20b", "voc_2012_test_background_sem_seg", "VOCdevkit/VOC2012/JPEGImages",
-     "VOCdevkit/VOC2012/annotations_detectron2_bg/val", ".png", 255, "voc20b.json", 21},
+     "VOCdevkit/VOC2012/annotations_detectron2_bg/val", ".png", 255, "voc20b", 21},
 };
 
 std::string lower(std::string s) {
@@ -111,7 +112,8 @@ DatasetSpec builtin_dataset_spec(const std::string& requested, const std::string
     s.image_ext = ".jpg";
     s.label_ext = b.label_ext;
     s.ignore_label = b.ignore_label;
-    s.class_file = b.class_file;
+    // The vendored CAT-Seg list (third_party/catseg) defines the published numbers; --class-file replaces it.
+    s.class_file = benchmark_class_file(b.class_list);
     s.num_classes = b.num_classes;
     return s;
   }

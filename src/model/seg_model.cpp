@@ -8,6 +8,7 @@
 #include "pat/clip/finetune.h"
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
+#include "pat/core/resources.h"
 #include "pat/data/class_list.h"
 #include "pat/model/catseg/seg_loss.h"
 #include "pat/model/pat/losses.h"
@@ -26,11 +27,8 @@ int64_t tokenizer_vocab_size(const ClipConfig& c) {
 
 std::shared_ptr<const clip::Tokenizer> make_tokenizer(const ClipConfig& c) {
   if (c.tokenizer == "byte") return std::make_shared<clip::Tokenizer>(clip::Tokenizer::byte_level());
-  PAT_CHECK(
-      !c.vocab.empty(),
-      "model.clip.vocab: the bpe tokenizer needs bpe_simple_vocab_16e6.txt.gz (it ships with OpenAI CLIP and "
-      "open_clip, or run tools/download_clip.sh); or set model.clip.tokenizer: byte for models trained from scratch");
-  return std::make_shared<clip::Tokenizer>(clip::Tokenizer::from_bpe_file(c.vocab));
+  return std::make_shared<clip::Tokenizer>(
+      clip::Tokenizer::from_bpe_file(c.vocab.empty() ? default_vocab_path() : c.vocab));
 }
 
 clip::ClipArchitecture custom_architecture(const ClipConfig& c, int64_t vocab_size) {

@@ -90,5 +90,25 @@ fails_with "missing vocabulary" "vocab" "$bin/pat_infer" "$img" --classes "sky" 
 fails_with "missing weights file" "no such file" "$bin/pat_infer" "$img" --classes "sky" --config "$cfg" \
   --weights "$work/none.pt"
 
+# What users type: the newest runs/*/model_final and the config.yaml beside it are the defaults.
+mkdir -p "$work/proj"
+check "pat_train --output (short for train.output_dir), checkpoint_period 0" bash -c "cd '$work/proj' && \
+  '$bin/pat_train' --config '$cfg' --output runs/tiny --set train.max_iter=2 --set train.eval_period=0 \
+  --set train.checkpoint_period=0"
+check "pat_train --output wrote the run there, without periodic checkpoints" bash -c \
+  "test -s '$work/proj/runs/tiny/model_final.pt' -a -s '$work/proj/runs/tiny/last.pt' && \
+   ! ls '$work/proj/runs/tiny' | grep -q '^model_0'"
+check "pat_infer with no --weights/--config uses the newest run" bash -c "cd '$work/proj' && \
+  '$bin/pat_infer' '$img' --classes 'sky,grass' --output pred 2> err.txt && test -s 'pred/$stem.png' && \
+  grep -m1 . err.txt | grep -q 'model runs/tiny/model_final.pt (newest.*config runs/tiny/config.yaml'"
+check "pat_eval with no --weights/--config uses the newest run" bash -c "cd '$work/proj' && \
+  '$bin/pat_eval' --benchmark custom --data-root '$data' --output ev && grep -q '\"mIoU\"' ev/results.json"
+check "pat_eval --predictions needs no config" "$bin/pat_eval" --benchmark custom --data-root "$data" \
+  --predictions "$work/eval/custom" --output "$work/eval4"
+check "scores without a config equal those with it" test "$(miou "$work/eval2/results.json")" = \
+  "$(miou "$work/eval4/results.json")"
+fails_with "pat_infer with no run to default to" "no trained model in runs" bash -c "cd '$work' && \
+  '$bin/pat_infer' '$img' --classes sky"
+
 echo "$((failures)) failed"
 [ "$failures" -eq 0 ]

@@ -12,10 +12,6 @@ std::string data_path(const std::string& relative) {
   return std::string(PAT_TEST_DATA_DIR) + "/" + relative;
 }
 
-std::string shared_path(const std::string& relative) {
-  return std::string(PAT_SHARED_DIR) + "/" + relative;
-}
-
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   auto base = std::filesystem::temp_directory_path() /

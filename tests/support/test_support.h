@@ -11,9 +11,6 @@ namespace pat::test {
 /// tests/data/<relative>
 std::string data_path(const std::string& relative);
 
-/// ../shared/<relative> (the CLIP vocabulary and benchmark class lists; CI has it too).
-std::string shared_path(const std::string& relative);
-
 /// A fresh empty directory under the system temp dir, removed when the object dies.
 class TempDir {
  public:

@@ -29,7 +29,7 @@ struct ClipConfig {
   std::string arch = "ViT-B-16";       ///< ViT-B-16 | ViT-B-32 | ViT-L-14 | ViT-L-14-336 | custom
   std::string weights;                 ///< OpenAI .pt archive or .safetensors; empty = random init
   std::string tokenizer = "bpe";       ///< bpe (needs vocab) | byte (byte-level, no merges file)
-  std::string vocab;                   ///< bpe_simple_vocab_16e6.txt.gz
+  std::string vocab;                   ///< bpe_simple_vocab_16e6.txt.gz; empty = the vendored copy (share/pat/clip)
   int64_t image_size = 384;            ///< input resolution of the segmentation model (multiple of the patch)
   std::string finetune = "attention";  ///< attention (Q/V weights) | frozen | full
   std::vector<int64_t> taps = {3, 7};  ///< blocks whose raw outputs feed the guidance upsamplers
@@ -123,7 +123,8 @@ struct TrainConfig {
   std::string schedule = "cosine";  ///< cosine | poly | constant
   double poly_power = 0.9;
   int64_t warmup_iters = 0;
-  int64_t checkpoint_period = 5000;
+  int64_t checkpoint_period =
+      5000;  ///< steps between periodic checkpoints; 0 = none (last.pt still at the end / on a signal)
   int64_t eval_period = 5000;  ///< 0 disables periodic evaluation
   int64_t log_period = 20;
   int64_t keep_checkpoints = 3;  ///< periodic checkpoints kept (last/best always kept)

@@ -339,7 +339,7 @@ TrainResult Trainer::run(const std::string& resume) {
     } else if (tty) {
       progress.set(state.step);
     }
-    if (state.step % t.checkpoint_period == 0) {
+    if (t.checkpoint_period > 0 && state.step % t.checkpoint_period == 0) {
       save(checkpoint_name(state.step));
       if (main) {
         link_atomic(out + "/" + checkpoint_name(state.step), out + "/last.pt");
@@ -357,7 +357,7 @@ TrainResult Trainer::run(const std::string& resume) {
   }
   if (!result.interrupted) {
     if (val_set) validate(true);
-    if (state.step % t.checkpoint_period != 0) save("last.pt");
+    if (t.checkpoint_period == 0 || state.step % t.checkpoint_period != 0) save("last.pt");
     result.final_weights = out + "/model_final.pt";
     if (main) {
       save_weights(out + "/model_final.pt", *model);

@@ -6,6 +6,7 @@
 #include "pat/clip/prompt_templates.h"
 #include "pat/clip/text_embedder.h"
 #include "pat/core/error.h"
+#include "pat/core/resources.h"
 
 using namespace pat::clip;
 using namespace pat::clip::test;
@@ -107,7 +108,6 @@ TEST(ClipTextEmbedder, LongPromptsAndErrors) {
   EXPECT_THROW(TextEmbedder(model, byte_tokenizer(), TextEmbedderOptions{"nope"}), pat::Error);
   EXPECT_THROW(TextEmbedder(model, nullptr), pat::Error);
   // The real BPE vocabulary (49408 ids) does not fit the tiny model's 520 embeddings.
-  auto bpe = std::make_shared<const Tokenizer>(
-      Tokenizer::from_bpe_file(pat::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz")));
+  auto bpe = std::make_shared<const Tokenizer>(Tokenizer::from_bpe_file(pat::default_vocab_path()));
   EXPECT_THROW(TextEmbedder(model, bpe), pat::Error);
 }

@@ -5,6 +5,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "pat/core/error.h"
+#include "pat/core/resources.h"
 #include "pat/data/class_list.h"
 #include "pat/data/dataset.h"
 #include "pat/data/image_io.h"
@@ -27,12 +28,6 @@ std::string message_of(const std::function<void()>& f) {
     return e.what();
   }
   return "<no error>";
-}
-
-void write_names(const std::string& path, int64_t n) {
-  std::vector<std::string> names;
-  for (int64_t i = 0; i < n; ++i) names.push_back("class " + std::to_string(i));
-  save_class_names(path, names);
 }
 
 /// Writes an image (JPEG) and a label map with the given value pattern at `dir_img/stem.jpg` and
@@ -88,11 +83,10 @@ TEST(ClassList, ReadsTheBenchmarkLists) {
       {"coco.json", 171},  {"ade150.json", 150}, {"ade847.json", 847}, {"pc59.json", 59},
       {"pc459.json", 459}, {"voc20.json", 20},   {"voc20b.json", 59}};
   for (const auto& [file, n] : lists) {
-    const std::string path = pat::test::shared_path("benchmarks/" + file);
-    if (!fs::exists(path)) GTEST_SKIP() << "shared benchmarks not present";
+    const std::string path = pat::data_file("catseg/" + file);
     EXPECT_EQ(load_class_names(path).size(), n) << file;
   }
-  EXPECT_EQ(load_class_names(pat::test::shared_path("benchmarks/ade150.json"))[7], "bed ");
+  EXPECT_EQ(load_class_names(pat::benchmark_class_file("ade150"))[7], "bed ");
 }
 
 TEST(DatasetRegistry, SpecsAndDataRoot) {
@@ -106,7 +100,9 @@ TEST(DatasetRegistry, SpecsAndDataRoot) {
   EXPECT_EQ(builtin_dataset_spec("context_459_test_sem_seg", "/d").ignore_label, 459);
   EXPECT_EQ(builtin_dataset_spec("coco-stuff-train", "/d").label_dir, "coco-stuff/annotations_detectron2/train2017");
   EXPECT_EQ(builtin_dataset_spec("voc20b", "/d").num_classes, 21);
-  EXPECT_EQ(builtin_dataset_spec("voc20b", "/d").class_file, "voc20b.json");
+  // Benchmarks score with the vendored CAT-Seg lists by default (third_party/catseg).
+  EXPECT_EQ(builtin_dataset_spec("voc20b", "/d").class_file, pat::benchmark_class_file("voc20b"));
+  EXPECT_EQ(load_class_names(builtin_dataset_spec("pc459", "/d").class_file).size(), 459u);
   EXPECT_NE(message_of([] { builtin_dataset_spec("ade151"); }).find("unknown dataset 'ade151'"), std::string::npos);
 
   ::setenv("PAT_DATASETS", "/from/env", 1);
@@ -130,7 +126,7 @@ TEST(FolderDataset, EveryBenchmarkLayout) {
     write_pair(img, lab, "b_img", spec.label_ext, {0, last, int(spec.ignore_label)}, wide);
     write_pair(img, lab, "a_img", spec.label_ext, {1}, wide);
     write_pair(img, fs::path(root.path()) / "unused", "c_no_label", spec.label_ext, {0}, wide);  // image without label
-    write_names(fs::path(root.path()) / spec.class_file, name == "voc20b" ? 59 : spec.num_classes);
+    // No class file in the dataset folder: the vendored CAT-Seg list is used.
     FolderDataset ds(spec);
     ASSERT_EQ(ds.size(), 2u);
     EXPECT_EQ(ds.num_classes(), spec.num_classes);

@@ -12,6 +12,7 @@
 #include "pat/clip/tokenizer.h"
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
+#include "pat/core/resources.h"
 #include "test_support.h"
 
 namespace {
@@ -20,7 +21,7 @@ using pat::clip::Tokenizer;
 using Ids = std::vector<int64_t>;
 
 std::string vocab_path() {
-  return pat::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz");
+  return pat::default_vocab_path();
 }
 
 // Loaded once for the whole executable.
@@ -98,7 +99,7 @@ TEST(Tokenizer, GoldenDecode) {
 }
 
 TEST(Tokenizer, AdePromptsMatchReference) {
-  const auto names = nlohmann::json::parse(pat::read_file(pat::test::shared_path("benchmarks/ade847.json")));
+  const auto names = nlohmann::json::parse(pat::read_file(pat::benchmark_class_file("ade847")));
   const auto& expected = golden()["ade847"];
   ASSERT_EQ(names.size(), expected.size());
   std::vector<std::string> prompts;

@@ -130,3 +130,18 @@ TEST(Trainer, TrainsOnCudaWithBf16Autocast_CUDA) {
   for (const auto& [step, loss] : gpu_losses) EXPECT_TRUE(std::isfinite(loss)) << step;
   EXPECT_TRUE(fs::exists(gpu_dir.file("model_final.safetensors")));
 }
+
+TEST(Trainer, CheckpointPeriodZeroWritesNoPeriodicCheckpoints) {
+  pat::test::TempDir dir;
+  auto result = train(tiny_config(dir.path(), {"train.max_iter=4", "train.checkpoint_period=0"}));
+  EXPECT_EQ(result.step, 4);
+  int periodic = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    if (entry.path().filename().string().rfind("model_0", 0) == 0) ++periodic;
+  EXPECT_EQ(periodic, 0);
+  // The end of the run still leaves a resumable checkpoint and the final weights.
+  EXPECT_TRUE(fs::exists(dir.file("last.pt")));
+  EXPECT_TRUE(fs::exists(dir.file("model_final.pt")));
+  // Negative periods stay an error naming the key.
+  EXPECT_THROW(tiny_config(dir.path(), {"train.checkpoint_period=-1"}), pat::Error);
+}
