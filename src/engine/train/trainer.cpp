@@ -22,6 +22,7 @@
 #include "pat/engine/dist/data_parallel.h"
 #include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
+#include "pat/engine/train/grad_clip.h"
 #include "pat/engine/train/lr_schedule.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/signals.h"
@@ -276,6 +277,7 @@ class TrainingRun {
       trainable_.insert(trainable_.end(), g.params.begin(), g.params.end());
     }
     PAT_CHECK(!trainable_.empty(), "model: nothing to train (every parameter is frozen)");
+    clip_groups_ = grad_clip_groups(*model_);
     optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(t_.lr));
   }
 
@@ -367,11 +369,19 @@ class TrainingRun {
     window_images_ += batch->images.size(0) * world_;
   }
 
-  /// Gradient averaging over ranks, clipping, the optimizer update.
+  /// Gradient averaging over ranks, clipping (train.clip_grad_mode), the optimizer update, then the end of
+  /// the step for PAT's codebooks (dead-code restart counts optimizer steps).
   void optimizer_step() {
     average_gradients(comm_, trainable_);
-    if (t_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(trainable_, t_.clip_grad_norm);
+    if (t_.clip_grad_norm > 0) {
+      if (t_.clip_grad_mode == "per_group") {
+        clip_grad_norm_per_group({clip_groups_.baseline, clip_groups_.pat}, t_.clip_grad_norm);
+      } else {
+        torch::nn::utils::clip_grad_norm_(trainable_, t_.clip_grad_norm);
+      }
+    }
     optimizer_->step();
+    model_->end_step();
     ++state_.step;
     ++window_steps_;
   }
@@ -443,6 +453,7 @@ class TrainingRun {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<double> base_lrs_;
   std::vector<torch::Tensor> trainable_;
+  GradClipGroups clip_groups_;  // the same parameters as trainable_, baseline and PAT apart
   TrainState state_;
   std::string last_good_ = "none";
   std::unique_ptr<data::Loader> loader_;
