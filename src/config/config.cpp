@@ -303,6 +303,10 @@ void describe_pat(Fields& f, PatConfig& c) {
   f.number("commitment_weight", c.commitment_weight, Bound::kNonNegative);
   f.number("reconstruction_weight", c.reconstruction_weight, Bound::kNonNegative);
   f.number("aux_weight", c.aux_weight, Bound::kNonNegative);
+  f.boolean("compose", c.compose);
+  f.number("codebook_weight", c.codebook_weight, Bound::kNonNegative);
+  f.number("aux_logit_scale", c.aux_logit_scale, Bound::kPositive);
+  f.number("aux_logit_bias", c.aux_logit_bias, Bound::kAny);
 }
 
 void describe_model(Fields& f, ModelConfig& c) {
@@ -349,6 +353,7 @@ void describe_train(Fields& f, TrainConfig& c) {
   f.integer("eval_period", c.eval_period, Bound::kNonNegative);
   f.integer("log_period", c.log_period, Bound::kPositive);
   f.integer("keep_checkpoints", c.keep_checkpoints, Bound::kNonNegative);
+  f.text("clip_grad_mode", c.clip_grad_mode, {"global", "per_group"});
 }
 
 void describe_eval(Fields& f, EvalConfig& c) {

@@ -81,6 +81,7 @@ PyramidPatOptions pat_options(const PatConfig& p, const HeadConfig& h, int64_t e
   o.tokenizer.codebook.decay = p.ema_decay;
   o.tokenizer.codebook.dead_code_steps = p.dead_code_steps;
   o.tokenizer.decoupled = p.decoupled;
+  o.tokenizer.compose = p.compose;
   o.pixel_branch = p.reconstruction_weight > 0;
   o.decoder.stage_dims = p.decoder_dims;
   o.decoder.full_resolution = p.decoder_resolution == "full";
@@ -90,6 +91,8 @@ PyramidPatOptions pat_options(const PatConfig& p, const HeadConfig& h, int64_t e
   o.fusion.shared = p.fusion == "shared";
   o.aux_head = p.aux_enabled;
   o.aux.text_dim = embed_dim;
+  o.aux.logit_scale = p.aux_logit_scale;
+  o.aux.logit_bias = p.aux_logit_bias;
   return o;
 }
 
@@ -159,6 +162,11 @@ torch::Tensor SegModelImpl::text_embeddings() {
 }
 
 SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::Tensor& labels, int64_t ignore_label) {
+  return run(images, labels, ignore_label, is_training());
+}
+
+SegModelOutput SegModelImpl::run(const torch::Tensor& images, const torch::Tensor& labels, int64_t ignore_label,
+                                 bool training_outputs) {
   PAT_CHECK(images.dim() == 4 && images.size(1) == 3, "model input: expected images [B, 3, H, W], got ",
             images.sizes());
   const int64_t size = config_.clip.image_size;
@@ -183,9 +191,11 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
   CatSegGuidanceResiduals residuals;
   PyramidPatOutput pyramid;
   if (pat) {
-    pyramid = pat->forward({res5, res4, features.dense}, config_.pat.aux_enabled
-                                                             ? text.unsqueeze(0).expand({batch, classes, text.size(1)})
-                                                             : torch::Tensor());
+    // Decoupled: the aux loss must not reach CLIP's text tower through the class embeddings either.
+    torch::Tensor aux_text;
+    if (config_.pat.aux_enabled && training_outputs)
+      aux_text = (config_.pat.decoupled ? text.detach() : text).unsqueeze(0).expand({batch, classes, text.size(1)});
+    pyramid = pat->forward({res5, res4, features.dense}, aux_text, training_outputs);
     if (!pyramid.guidance_residuals.empty()) {
       residuals.appearance = pyramid.guidance_residuals[0];
       residuals.decoder1 = pyramid.guidance_residuals[1];
@@ -210,7 +220,7 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
       if (out.reconstruction.defined())
         out.losses["rec"] = p.reconstruction_weight * pyramid_reconstruction_loss(out.reconstruction, normalized);
       out.losses["commit"] = p.commitment_weight * pyramid.tokens.commitment_loss;
-      if (p.quantizer == "loss") out.losses["codebook"] = pyramid.tokens.codebook_loss;
+      if (p.quantizer == "loss") out.losses["codebook"] = p.codebook_weight * pyramid.tokens.codebook_loss;
       if (out.aux_logits.defined())
         out.losses["aux"] = p.aux_weight * pyramid_aux_bce_loss(out.aux_logits, labels, ignore_label);
     }
@@ -221,7 +231,11 @@ SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::T
 }
 
 torch::Tensor SegModelImpl::logits(const torch::Tensor& images) {
-  return forward(images).logits;
+  return run(images, {}, 255, /*training_outputs=*/false).logits;
+}
+
+void SegModelImpl::end_step() {
+  if (pat) pat->tokenizer()->end_step();
 }
 
 std::vector<ParamGroup> SegModelImpl::param_groups() const {

@@ -78,6 +78,12 @@ struct PatConfig {
   double commitment_weight = 0.25;                       ///< beta
   double reconstruction_weight = 1.0;                    ///< L1 reconstruction
   double aux_weight = 0.4;                               ///< auxiliary BCE
+  /// Bottom-up composition: each used level's quantized map, through a strided conv, is added to the next
+  /// used level's projection before that one is quantized; false quantizes every level on its own.
+  bool compose = true;
+  double codebook_weight = 1.0;   ///< codebook loss ||sg(z) - q||^2 (quantizer: loss only)
+  double aux_logit_scale = 10.0;  ///< aux head: initial multiplier of the cosine (> 0; learned)
+  double aux_logit_bias = -10.0;  ///< aux head: initial additive bias (learned)
 };
 
 /// `model:` the segmentation model.
@@ -128,6 +134,10 @@ struct TrainConfig {
   int64_t eval_period = 5000;  ///< 0 disables periodic evaluation
   int64_t log_period = 20;
   int64_t keep_checkpoints = 3;  ///< periodic checkpoints kept (last/best always kept)
+  /// global: one L2 norm over every trainable parameter (CAT-Seg's full-model clip); per_group: the
+  /// baseline's parameters (CLIP, upsamplers, head) and PAT's parameters are clipped separately, each
+  /// group to clip_grad_norm, so PAT's gradients do not shrink the baseline's steps.
+  std::string clip_grad_mode = "global";
 };
 
 /// `eval:` the evaluation protocol (CATSEG.md §2).

@@ -67,10 +67,17 @@ class SegModelImpl : public torch::nn::Module {
 
   /// images: [B, 3, H, W] float32 RGB in 0..255 (resized to model.clip.image_size when H, W differ).
   /// labels: optional [B, H, W] int64 class ids with `ignore_label`; when given, `losses` and `loss` are set.
+  /// In eval mode PAT's pixel decoder and aux head are skipped (they only feed training losses):
+  /// reconstruction and aux_logits stay undefined and `losses` has no "rec" / "aux" term.
   SegModelOutput forward(const torch::Tensor& images, const torch::Tensor& labels = {}, int64_t ignore_label = 255);
 
-  /// Logits only, for inference: [B, T, H/4, W/4]; eval mode, no grad is the caller's choice.
+  /// Logits only, for inference: [B, T, H/4, W/4]; never runs PAT's pixel decoder or aux head (in any
+  /// mode); eval mode, no grad is the caller's choice.
   torch::Tensor logits(const torch::Tensor& images);
+
+  /// Ends one optimizer step (the trainer calls it after each optimizer.step()): PAT's codebooks count
+  /// unused codes per optimizer step and restart dead ones here (quantizer.h). No-op without PAT.
+  void end_step();
 
   /// Groups for the optimizer: CLIP's trainable parameters at lr × clip_lr_multiplier, everything else at
   /// the base lr; no weight decay on norms, embeddings, padding tokens, codebooks.
@@ -91,6 +98,9 @@ class SegModelImpl : public torch::nn::Module {
   PyramidPat pat{nullptr};  ///< null when model.pat.enabled is false
 
  private:
+  /// forward's body; training_outputs: run PAT's pixel decoder and aux head.
+  SegModelOutput run(const torch::Tensor& images, const torch::Tensor& labels, int64_t ignore_label,
+                     bool training_outputs);
   torch::Tensor text_embeddings();
   bool text_tower_trains() const;
 

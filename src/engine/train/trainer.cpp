@@ -6,6 +6,8 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <regex>
 
@@ -20,6 +22,7 @@
 #include "pat/engine/dist/data_parallel.h"
 #include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
+#include "pat/engine/train/grad_clip.h"
 #include "pat/engine/train/lr_schedule.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/signals.h"
@@ -95,278 +98,399 @@ void write_plots(const std::string& dir) {
   }
 }
 
+/// One training run, split into the steps `Trainer::run` calls in order: prepare (output directory, data,
+/// model, optimizer, resume, loader), then per optimizer step train_step (micro-steps, gradient averaging,
+/// clipping, optimizer step), log_step, checkpoint_step and validate_step, and finally finish.
+class TrainingRun {
+ public:
+  using LossHook = std::function<void(int64_t, std::map<std::string, torch::Tensor>&)>;
+
+  TrainingRun(const Config& config, torch::Device device, Communicator& comm, const LossHook& loss_hook)
+      : config_(config),
+        t_(config.train),
+        out_(config.train.output_dir),
+        device_(device),
+        comm_(comm),
+        main_(comm.is_main()),
+        world_(comm.size()),
+        loss_hook_(loss_hook),
+        previews_(config.train.output_dir + "/predictions") {}
+
+  /// Everything before the first step; `resume` as in `Trainer::run`.
+  void prepare(const std::string& resume) {
+    prepare_output(resume);
+    prepare_data();
+    prepare_model();
+    resume_from_checkpoint();
+    prepare_loader();
+    install_stop_handlers();
+    tty_ = ::isatty(STDERR_FILENO) != 0;
+    progress_ = std::make_unique<Progress>(t_.max_iter, "train", tty_ && main_);
+    progress_->set(state_.step);
+    window_start_ = std::chrono::steady_clock::now();
+    run_start_ = window_start_;
+    first_step_ = state_.step;
+  }
+
+  bool finished() const { return state_.step >= t_.max_iter; }
+  /// A stop was agreed by all ranks at the end of the previous step.
+  bool stop_agreed() const { return stop_; }
+
+  /// Stops on a signal: writes last.pt and records the interruption.
+  void stop() {
+    save("last.pt");
+    result_.interrupted = true;
+    result_.signal = stop_signal() ? stop_signal() : SIGTERM;
+    PAT_LOG_WARN("stopped by signal {} at step {}; checkpoint {} written (continue with --resume)", result_.signal,
+                 state_.step, last_good_);
+  }
+
+  /// One optimizer step: learning rate, grad_accum micro-steps, then the update.
+  void train_step() {
+    set_learning_rate();
+    optimizer_->zero_grad();
+    step_stats_.clear();
+    for (int64_t micro = 0; micro < t_.grad_accum; ++micro) micro_step();
+    optimizer_step();
+  }
+
+  /// Metrics record and progress line every log_period steps (and at the last step).
+  void log_step() {
+    if (state_.step % t_.log_period == 0 || state_.step == t_.max_iter) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start_).count();
+      nlohmann::json record = {{"step", state_.step}, {"lr", t_.lr * multiplier_}};
+      for (const auto& [k, v] : sums_) record[k] = v / window_steps_;
+      for (const auto& [k, v] : step_stats_) record[k] = v;
+      const double images_per_s = seconds > 0 ? window_images_ / seconds : 0;
+      record["images_per_s"] = images_per_s;
+      if (metrics_) metrics_->write(record);
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start_).count();
+      const double eta = elapsed / static_cast<double>(state_.step - first_step_) * (t_.max_iter - state_.step);
+      std::string text = fmt::format("loss {:.4f}", record["loss"].get<double>());
+      for (const auto& [k, v] : sums_)
+        if (k != "loss") text += fmt::format(" {} {:.4f}", k.substr(5), v / window_steps_);
+      for (const auto& [k, v] : step_stats_) text += fmt::format(" {} {:.3g}", k, v);
+      text += fmt::format(" lr {:.2e} {:.1f} img/s", t_.lr * multiplier_, images_per_s);
+      if (tty_) {
+        progress_->set(state_.step, text);
+      } else {
+        PAT_LOG_INFO("step {}/{} {} ETA {}", state_.step, t_.max_iter, text, format_duration(eta));
+      }
+      sums_.clear();
+      window_steps_ = window_images_ = 0;
+      window_start_ = std::chrono::steady_clock::now();
+    } else if (tty_) {
+      progress_->set(state_.step);
+    }
+  }
+
+  /// Periodic checkpoint (last.pt follows it), pruning the older ones.
+  void checkpoint_step() {
+    if (t_.checkpoint_period == 0 || state_.step % t_.checkpoint_period != 0) return;  // 0: no periodic checkpoints
+    save(checkpoint_name(state_.step));
+    if (main_) {
+      link_atomic(out_ + "/" + checkpoint_name(state_.step), out_ + "/last.pt");
+      prune_checkpoints(out_, t_.keep_checkpoints);
+    }
+  }
+
+  /// Periodic validation (the last step's is the final pass, in `finish`).
+  void validate_step() {
+    if (val_set_ && state_.step % t_.eval_period == 0 && state_.step < t_.max_iter) validate(false);
+  }
+
+  /// After the last step: agreement check across ranks, final validation, last checkpoint, final weights, plots.
+  TrainResult finish() {
+    progress_->finish();
+    result_.step = state_.step;
+    if (world_ > 1) {
+      PAT_CHECK(module_agrees_across_ranks(comm_, *model_), "distributed: after step ", state_.step,
+                " the ranks hold different parameters or buffers (codebooks included); this is a bug in PAT");
+      PAT_LOG_INFO("distributed: all {} ranks hold identical parameters and buffers (codebooks included)", world_);
+    }
+    if (!result_.interrupted) {
+      if (val_set_) validate(true);
+      if (t_.checkpoint_period == 0 || state_.step % t_.checkpoint_period != 0) save("last.pt");
+      result_.final_weights = out_ + "/model_final.pt";
+      if (main_) {
+        save_weights(out_ + "/model_final.pt", *model_);
+        save_weights(out_ + "/model_final.safetensors", *model_);
+        PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state_.step, result_.final_weights);
+      }
+    }
+    if (main_) write_plots(out_);
+    return result_;
+  }
+
+ private:
+  /// Checks the batch split, picks the checkpoint to resume, prepares the output directory and config.yaml.
+  void prepare_output(const std::string& resume) {
+    PAT_CHECK(t_.batch_size % (t_.grad_accum * world_) == 0, "train.batch_size: the global batch (", t_.batch_size,
+              ") must be divisible by train.grad_accum (", t_.grad_accum, ") x processes (", world_, ")");
+    // detectron2's semantics: --resume continues from the newest checkpoint when there is one; a run
+    // without it starts from scratch, replacing what an earlier run left in the directory.
+    checkpoint_ = resume == "auto" ? find_latest_checkpoint(out_) : resume;
+    if (main_) {
+      ensure_directory(out_, "train.output_dir");
+      if (checkpoint_.empty()) {
+        if (!find_latest_checkpoint(out_).empty())
+          PAT_LOG_WARN(
+              "{}: starting a new run; the checkpoints of the previous run there will be replaced "
+              "(pass --resume to continue it instead)",
+              out_);
+        for (const char* stale : {"last.pt", "best.pt"}) fs::remove(out_ + "/" + stale);
+        prune_checkpoints(out_, 0, /*remove_all=*/true);
+      }
+      save_config(config_, out_ + "/config.yaml");
+    }
+  }
+
+  /// The training set and its classes; the validation set when periodic evaluation is on.
+  void prepare_data() {
+    train_set_ = make_dataset(config_, Split::kTrain);
+    classes_ = train_set_->class_names();
+    PAT_CHECK(static_cast<int64_t>(classes_.size()) >= train_set_->num_classes() && train_set_->num_classes() > 0,
+              train_set_->name(), ": training needs a class list (data.train_class_file)");
+    classes_.resize(train_set_->num_classes());
+    if (main_) data::save_class_names(out_ + "/classes.json", classes_);
+    if (t_.eval_period > 0) {
+      val_set_ = make_dataset(config_, Split::kVal);
+      val_transform_ = make_test_transform(config_, *val_set_);
+      val_classes_ = val_set_->class_names();
+      val_classes_.resize(val_set_->num_classes());
+    }
+  }
+
+  /// The model on its device in training mode, and AdamW over its parameter groups.
+  void prepare_model() {
+    model_ = model::SegModel(config_.model);
+    model_->set_classes(classes_);
+    place_module(*model_, device_, config_.runtime.channels_last);
+    model_->train();
+
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    for (const auto& g : model_->param_groups()) {
+      auto options = std::make_unique<torch::optim::AdamWOptions>(t_.lr * g.lr_scale);
+      options->weight_decay(g.weight_decay ? t_.weight_decay : 0.0).betas({0.9, 0.999}).eps(1e-8);
+      groups.emplace_back(g.params, std::move(options));
+      base_lrs_.push_back(t_.lr * g.lr_scale);
+      trainable_.insert(trainable_.end(), g.params.begin(), g.params.end());
+    }
+    PAT_CHECK(!trainable_.empty(), "model: nothing to train (every parameter is frozen)");
+    clip_groups_ = grad_clip_groups(*model_);
+    optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(t_.lr));
+  }
+
+  /// Restores the checkpoint (if any), then gives every rank rank 0's model and one codebook.
+  void resume_from_checkpoint() {
+    if (!checkpoint_.empty()) {
+      state_ = load_checkpoint(checkpoint_, *model_, optimizer_.get());
+      last_good_ = checkpoint_;
+      PAT_LOG_INFO("resumed from {} at step {}", checkpoint_, state_.step);
+      if (state_.world_size != world_)
+        PAT_LOG_WARN(
+            "{} was written by {} process(es), this run has {}: training continues at the same sample of the "
+            "data stream with the same global batch, but per-process batches and reduction order differ, so "
+            "results will not match an uninterrupted run exactly",
+            checkpoint_, state_.world_size, world_);
+    }
+    state_.config_yaml = to_yaml(config_);
+    state_.world_size = world_;
+    // Every rank starts from rank 0's model and keeps one codebook.
+    broadcast_module(comm_, *model_);
+    if (model_->pat) sync_codebooks(comm_, *model_->pat->tokenizer());
+    result_.best_miou = state_.best_metric;
+  }
+
+  /// This rank's shard of the data stream from the resumed position; the metrics log; the schedule.
+  void prepare_loader() {
+    data::LoaderOptions lo;
+    lo.batch_size = t_.batch_size / (t_.grad_accum * world_);
+    lo.num_workers = static_cast<int>(config_.data.workers);
+    lo.prefetch_batches = static_cast<int>(config_.data.prefetch);
+    lo.shuffle = true;
+    lo.seed = static_cast<uint64_t>(config_.runtime.seed);
+    lo.repeat = true;
+    lo.rank = comm_.rank();
+    lo.world_size = world_;
+    lo.start = {state_.epoch, state_.position};
+    loader_ = std::make_unique<data::Loader>(train_set_, make_train_transform(config_), lo);
+
+    if (main_) metrics_.emplace(out_ + "/metrics.jsonl", state_.step);
+    schedule_.kind = t_.schedule;
+    schedule_.max_iter = t_.max_iter;
+    schedule_.warmup_iters = t_.warmup_iters;
+    schedule_.poly_power = t_.poly_power;
+  }
+
+  void set_learning_rate() {
+    multiplier_ = lr_multiplier(schedule_, state_.step);
+    for (size_t i = 0; i < optimizer_->param_groups().size(); ++i)
+      static_cast<torch::optim::AdamWOptions&>(optimizer_->param_groups()[i].options()).lr(base_lrs_[i] * multiplier_);
+  }
+
+  /// One micro-batch: forward, loss agreement across ranks (NaN check, stop request), backward.
+  void micro_step() {
+    auto batch = loader_->next();
+    PAT_ASSERT(batch.has_value(), "the repeating loader ended");
+    model::SegModelOutput output;
+    {
+      Autocast autocast(device_, config_.runtime.precision);
+      output = model_->forward(batch->images.to(device_), batch->labels.to(device_), train_set_->ignore_label());
+    }
+    if (loss_hook_) loss_hook_(state_.step + 1, output.losses);
+    // One small all-reduce per micro-batch: the loss terms and statistics averaged over ranks, and
+    // whether any rank was asked to stop. Every rank then takes the same decisions.
+    auto total = torch::zeros({}, output.logits.options().dtype(torch::kFloat32));
+    std::vector<double> values;
+    for (const auto& [name, term] : output.losses) {
+      values.push_back(term.item<double>());
+      total = total + term.to(torch::kFloat32);
+    }
+    values.push_back(total.item<double>());
+    for (const auto& [k, v] : output.stats) values.push_back(v);
+    values.push_back(stop_requested() ? 1.0 : 0.0);
+    auto shared = torch::tensor(values, torch::kFloat64);
+    comm_.all_reduce_sum(shared);
+    auto agreed = shared.accessor<double, 1>();
+    size_t k = 0;
+    for (const auto& [name, term] : output.losses) {
+      const double value = agreed[static_cast<int64_t>(k++)] / world_;
+      PAT_CHECK(std::isfinite(value), "step ", state_.step + 1, ": loss term \"", name, "\" is ", value,
+                "; stopping without saving (last good checkpoint: ", last_good_, ")");
+      sums_["loss_" + name] += value / t_.grad_accum;
+    }
+    sums_["loss"] += agreed[static_cast<int64_t>(k++)] / world_ / t_.grad_accum;
+    for (const auto& [name, v] : output.stats) step_stats_[name] = agreed[static_cast<int64_t>(k++)] / world_;
+    stop_ = stop_ || agreed[static_cast<int64_t>(k)] > 0;
+    (total / static_cast<double>(t_.grad_accum)).backward();
+    state_.epoch = batch->state.epoch;
+    state_.position = batch->state.position;
+    window_images_ += batch->images.size(0) * world_;
+  }
+
+  /// Gradient averaging over ranks, clipping (train.clip_grad_mode), the optimizer update, then the end of
+  /// the step for PAT's codebooks (dead-code restart counts optimizer steps).
+  void optimizer_step() {
+    average_gradients(comm_, trainable_);
+    if (t_.clip_grad_norm > 0) {
+      if (t_.clip_grad_mode == "per_group") {
+        clip_grad_norm_per_group({clip_groups_.baseline, clip_groups_.pat}, t_.clip_grad_norm);
+      } else {
+        torch::nn::utils::clip_grad_norm_(trainable_, t_.clip_grad_norm);
+      }
+    }
+    optimizer_->step();
+    model_->end_step();
+    ++state_.step;
+    ++window_steps_;
+  }
+
+  void save(const std::string& name) {
+    if (main_) save_checkpoint(out_ + "/" + name, *model_, optimizer_.get(), state_);
+    if (name != "best.pt") last_good_ = out_ + "/" + name;
+  }
+
+  /// Evaluates on the validation set (sharded over ranks), logs it, keeps best.pt; the final pass also
+  /// writes prediction previews.
+  void validate(bool final_pass) {
+    model_->set_classes(val_classes_);
+    EvaluateOptions eo;
+    eo.label = "val";
+    eo.progress = ::isatty(STDERR_FILENO) != 0;
+    eo.comm = &comm_;
+    if (final_pass && main_) {
+      ensure_directory(previews_, "predictions directory");
+      eo.on_prediction = [this](int64_t i, const torch::Tensor& image, const torch::Tensor& gt,
+                                const torch::Tensor& pred) {
+        if (i < 6)
+          vis::write_png(
+              previews_ + "/val_" + std::to_string(i) + ".png",
+              vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes_.size()), val_classes_));
+      };
+    }
+    BenchmarkResult r;
+    {
+      Autocast autocast(device_, config_.runtime.precision);
+      r = evaluate(*model_, *val_set_, val_transform_, config_.eval, eo);
+    }
+    model_->set_classes(classes_);
+    model_->train();
+    const double miou = r.metrics.miou;
+    if (metrics_)
+      metrics_->write({{"step", state_.step},
+                       {"mIoU", miou},
+                       {"fwIoU", r.metrics.fwiou},
+                       {"pACC", r.metrics.pacc},
+                       {"mACC", r.metrics.macc}});
+    PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state_.step, miou, r.metrics.fwiou,
+                 r.metrics.pacc, r.metrics.macc);
+    result_.last_miou = miou;
+    if (miou > state_.best_metric) {
+      state_.best_metric = miou;
+      result_.best_miou = miou;
+      save("best.pt");
+    }
+  }
+
+  const Config& config_;
+  const TrainConfig& t_;
+  const std::string out_;
+  const torch::Device device_;
+  Communicator& comm_;
+  const bool main_;
+  const int world_;
+  const LossHook& loss_hook_;
+  const std::string previews_;
+
+  std::string checkpoint_;  // the checkpoint resumed from ("" for a fresh start)
+  std::shared_ptr<data::Dataset> train_set_;
+  std::vector<std::string> classes_;
+  std::shared_ptr<data::Dataset> val_set_;
+  data::TransformPtr val_transform_;
+  std::vector<std::string> val_classes_;
+  model::SegModel model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<double> base_lrs_;
+  std::vector<torch::Tensor> trainable_;
+  GradClipGroups clip_groups_;  // the same parameters as trainable_, baseline and PAT apart
+  TrainState state_;
+  std::string last_good_ = "none";
+  std::unique_ptr<data::Loader> loader_;
+  std::optional<MetricsLog> metrics_;
+  LrScheduleOptions schedule_;
+  TrainResult result_;
+
+  bool tty_ = false;
+  std::unique_ptr<Progress> progress_;
+  double multiplier_ = 1.0;                   // learning-rate multiplier of the current step
+  std::map<std::string, double> sums_;        // loss sums over the logging window
+  std::map<std::string, double> step_stats_;  // codebook statistics of the current step
+  int64_t window_steps_ = 0, window_images_ = 0;
+  std::chrono::steady_clock::time_point window_start_, run_start_;
+  int64_t first_step_ = 0;
+  bool stop_ = false;  // agreed by all ranks at the end of the previous step
+};
+
 }  // namespace
 
 Trainer::Trainer(Config config, torch::Device device, std::shared_ptr<Communicator> comm)
     : config_(std::move(config)), device_(device), comm_(comm ? std::move(comm) : std::make_shared<Communicator>()) {}
 
 TrainResult Trainer::run(const std::string& resume) {
-  const auto& t = config_.train;
-  const std::string out = t.output_dir;
-  Communicator& comm = *comm_;
-  const bool main = comm.is_main();
-  const int world = comm.size();
-  PAT_CHECK(t.batch_size % (t.grad_accum * world) == 0, "train.batch_size: the global batch (", t.batch_size,
-            ") must be divisible by train.grad_accum (", t.grad_accum, ") x processes (", world, ")");
-  // detectron2's semantics: --resume continues from the newest checkpoint when there is one; a run
-  // without it starts from scratch, replacing what an earlier run left in the directory.
-  std::string checkpoint = resume == "auto" ? find_latest_checkpoint(out) : resume;
-  if (main) {
-    ensure_directory(out, "train.output_dir");
-    if (checkpoint.empty()) {
-      if (!find_latest_checkpoint(out).empty())
-        PAT_LOG_WARN(
-            "{}: starting a new run; the checkpoints of the previous run there will be replaced "
-            "(pass --resume to continue it instead)",
-            out);
-      for (const char* stale : {"last.pt", "best.pt"}) fs::remove(out + "/" + stale);
-      prune_checkpoints(out, 0, /*remove_all=*/true);
-    }
-    save_config(config_, out + "/config.yaml");
-  }
-
-  auto train_set = make_dataset(config_, Split::kTrain);
-  auto classes = train_set->class_names();
-  PAT_CHECK(static_cast<int64_t>(classes.size()) >= train_set->num_classes() && train_set->num_classes() > 0,
-            train_set->name(), ": training needs a class list (data.train_class_file)");
-  classes.resize(train_set->num_classes());
-  if (main) data::save_class_names(out + "/classes.json", classes);
-  std::shared_ptr<data::Dataset> val_set;
-  data::TransformPtr val_transform;
-  std::vector<std::string> val_classes;
-  if (t.eval_period > 0) {
-    val_set = make_dataset(config_, Split::kVal);
-    val_transform = make_test_transform(config_, *val_set);
-    val_classes = val_set->class_names();
-    val_classes.resize(val_set->num_classes());
-  }
-
-  model::SegModel model(config_.model);
-  model->set_classes(classes);
-  place_module(*model, device_, config_.runtime.channels_last);
-  model->train();
-
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  std::vector<double> base_lrs;
-  std::vector<torch::Tensor> trainable;
-  for (const auto& g : model->param_groups()) {
-    auto options = std::make_unique<torch::optim::AdamWOptions>(t.lr * g.lr_scale);
-    options->weight_decay(g.weight_decay ? t.weight_decay : 0.0).betas({0.9, 0.999}).eps(1e-8);
-    groups.emplace_back(g.params, std::move(options));
-    base_lrs.push_back(t.lr * g.lr_scale);
-    trainable.insert(trainable.end(), g.params.begin(), g.params.end());
-  }
-  PAT_CHECK(!trainable.empty(), "model: nothing to train (every parameter is frozen)");
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(t.lr));
-
-  TrainState state;
-  std::string last_good = "none";
-  if (!checkpoint.empty()) {
-    state = load_checkpoint(checkpoint, *model, &optimizer);
-    last_good = checkpoint;
-    PAT_LOG_INFO("resumed from {} at step {}", checkpoint, state.step);
-    if (state.world_size != world)
-      PAT_LOG_WARN(
-          "{} was written by {} process(es), this run has {}: training continues at the same sample of the "
-          "data stream with the same global batch, but per-process batches and reduction order differ, so "
-          "results will not match an uninterrupted run exactly",
-          checkpoint, state.world_size, world);
-  }
-  state.config_yaml = to_yaml(config_);
-  state.world_size = world;
-  // Every rank starts from rank 0's model and keeps one codebook.
-  broadcast_module(comm, *model);
-  if (model->pat) sync_codebooks(comm, *model->pat->tokenizer());
-
-  data::LoaderOptions lo;
-  lo.batch_size = t.batch_size / (t.grad_accum * world);
-  lo.num_workers = static_cast<int>(config_.data.workers);
-  lo.prefetch_batches = static_cast<int>(config_.data.prefetch);
-  lo.shuffle = true;
-  lo.seed = static_cast<uint64_t>(config_.runtime.seed);
-  lo.repeat = true;
-  lo.rank = comm.rank();
-  lo.world_size = world;
-  lo.start = {state.epoch, state.position};
-  data::Loader loader(train_set, make_train_transform(config_), lo);
-
-  std::optional<MetricsLog> metrics;
-  if (main) metrics.emplace(out + "/metrics.jsonl", state.step);
-  LrScheduleOptions schedule;
-  schedule.kind = t.schedule;
-  schedule.max_iter = t.max_iter;
-  schedule.warmup_iters = t.warmup_iters;
-  schedule.poly_power = t.poly_power;
-
-  TrainResult result;
-  result.best_miou = state.best_metric;
-  auto save = [&](const std::string& name) {
-    if (main) save_checkpoint(out + "/" + name, *model, &optimizer, state);
-    if (name != "best.pt") last_good = out + "/" + name;
-  };
-  const std::string previews = out + "/predictions";
-  auto validate = [&](bool final_pass) {
-    model->set_classes(val_classes);
-    EvaluateOptions eo;
-    eo.label = "val";
-    eo.progress = ::isatty(STDERR_FILENO) != 0;
-    eo.comm = &comm;
-    if (final_pass && main) {
-      ensure_directory(previews, "predictions directory");
-      eo.on_prediction = [&](int64_t i, const torch::Tensor& image, const torch::Tensor& gt,
-                             const torch::Tensor& pred) {
-        if (i < 6)
-          vis::write_png(previews + "/val_" + std::to_string(i) + ".png",
-                         vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes.size()), val_classes));
-      };
-    }
-    BenchmarkResult r;
-    {
-      Autocast autocast(device_, config_.runtime.precision);
-      r = evaluate(*model, *val_set, val_transform, config_.eval, eo);
-    }
-    model->set_classes(classes);
-    model->train();
-    const double miou = r.metrics.miou;
-    if (metrics)
-      metrics->write({{"step", state.step},
-                      {"mIoU", miou},
-                      {"fwIoU", r.metrics.fwiou},
-                      {"pACC", r.metrics.pacc},
-                      {"mACC", r.metrics.macc}});
-    PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state.step, miou, r.metrics.fwiou,
-                 r.metrics.pacc, r.metrics.macc);
-    result.last_miou = miou;
-    if (miou > state.best_metric) {
-      state.best_metric = miou;
-      result.best_miou = miou;
-      save("best.pt");
-    }
-  };
-
-  install_stop_handlers();
-  const bool tty = ::isatty(STDERR_FILENO) != 0;
-  Progress progress(t.max_iter, "train", tty && main);
-  progress.set(state.step);
-  std::map<std::string, double> sums;
-  int64_t window_steps = 0, window_images = 0;
-  auto window_start = std::chrono::steady_clock::now();
-  const auto run_start = window_start;
-  const int64_t first_step = state.step;
-  bool stop = false;  // agreed by all ranks at the end of the previous step
-
-  while (state.step < t.max_iter) {
-    if (stop) {
-      save("last.pt");
-      result.interrupted = true;
-      result.signal = stop_signal() ? stop_signal() : SIGTERM;
-      PAT_LOG_WARN("stopped by signal {} at step {}; checkpoint {} written (continue with --resume)", result.signal,
-                   state.step, last_good);
+  TrainingRun run(config_, device_, *comm_, loss_hook);
+  run.prepare(resume);
+  while (!run.finished()) {
+    if (run.stop_agreed()) {
+      run.stop();
       break;
     }
-    const double multiplier = lr_multiplier(schedule, state.step);
-    for (size_t i = 0; i < optimizer.param_groups().size(); ++i)
-      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(base_lrs[i] * multiplier);
-    optimizer.zero_grad();
-    std::map<std::string, double> stats;
-    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
-      auto batch = loader.next();
-      PAT_ASSERT(batch.has_value(), "the repeating loader ended");
-      model::SegModelOutput output;
-      {
-        Autocast autocast(device_, config_.runtime.precision);
-        output = model->forward(batch->images.to(device_), batch->labels.to(device_), train_set->ignore_label());
-      }
-      if (loss_hook) loss_hook(state.step + 1, output.losses);
-      // One small all-reduce per micro-batch: the loss terms and statistics averaged over ranks, and
-      // whether any rank was asked to stop. Every rank then takes the same decisions.
-      auto total = torch::zeros({}, output.logits.options().dtype(torch::kFloat32));
-      std::vector<double> values;
-      for (const auto& [name, term] : output.losses) {
-        values.push_back(term.item<double>());
-        total = total + term.to(torch::kFloat32);
-      }
-      values.push_back(total.item<double>());
-      for (const auto& [k, v] : output.stats) values.push_back(v);
-      values.push_back(stop_requested() ? 1.0 : 0.0);
-      auto shared = torch::tensor(values, torch::kFloat64);
-      comm.all_reduce_sum(shared);
-      auto agreed = shared.accessor<double, 1>();
-      size_t k = 0;
-      for (const auto& [name, term] : output.losses) {
-        const double value = agreed[static_cast<int64_t>(k++)] / world;
-        PAT_CHECK(std::isfinite(value), "step ", state.step + 1, ": loss term \"", name, "\" is ", value,
-                  "; stopping without saving (last good checkpoint: ", last_good, ")");
-        sums["loss_" + name] += value / t.grad_accum;
-      }
-      sums["loss"] += agreed[static_cast<int64_t>(k++)] / world / t.grad_accum;
-      for (const auto& [name, v] : output.stats) stats[name] = agreed[static_cast<int64_t>(k++)] / world;
-      stop = stop || agreed[static_cast<int64_t>(k)] > 0;
-      (total / static_cast<double>(t.grad_accum)).backward();
-      state.epoch = batch->state.epoch;
-      state.position = batch->state.position;
-      window_images += batch->images.size(0) * world;
-    }
-    average_gradients(comm, trainable);
-    if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(trainable, t.clip_grad_norm);
-    optimizer.step();
-    ++state.step;
-    ++window_steps;
-
-    if (state.step % t.log_period == 0 || state.step == t.max_iter) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      nlohmann::json record = {{"step", state.step}, {"lr", t.lr * multiplier}};
-      for (const auto& [k, v] : sums) record[k] = v / window_steps;
-      for (const auto& [k, v] : stats) record[k] = v;
-      const double images_per_s = seconds > 0 ? window_images / seconds : 0;
-      record["images_per_s"] = images_per_s;
-      if (metrics) metrics->write(record);
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-      const double eta = elapsed / static_cast<double>(state.step - first_step) * (t.max_iter - state.step);
-      std::string text = fmt::format("loss {:.4f}", record["loss"].get<double>());
-      for (const auto& [k, v] : sums)
-        if (k != "loss") text += fmt::format(" {} {:.4f}", k.substr(5), v / window_steps);
-      for (const auto& [k, v] : stats) text += fmt::format(" {} {:.3g}", k, v);
-      text += fmt::format(" lr {:.2e} {:.1f} img/s", t.lr * multiplier, images_per_s);
-      if (tty) {
-        progress.set(state.step, text);
-      } else {
-        PAT_LOG_INFO("step {}/{} {} ETA {}", state.step, t.max_iter, text, format_duration(eta));
-      }
-      sums.clear();
-      window_steps = window_images = 0;
-      window_start = std::chrono::steady_clock::now();
-    } else if (tty) {
-      progress.set(state.step);
-    }
-    if (t.checkpoint_period > 0 && state.step % t.checkpoint_period == 0) {
-      save(checkpoint_name(state.step));
-      if (main) {
-        link_atomic(out + "/" + checkpoint_name(state.step), out + "/last.pt");
-        prune_checkpoints(out, t.keep_checkpoints);
-      }
-    }
-    if (val_set && state.step % t.eval_period == 0 && state.step < t.max_iter) validate(false);
+    run.train_step();
+    run.log_step();
+    run.checkpoint_step();
+    run.validate_step();
   }
-  progress.finish();
-  result.step = state.step;
-  if (world > 1) {
-    PAT_CHECK(module_agrees_across_ranks(comm, *model), "distributed: after step ", state.step,
-              " the ranks hold different parameters or buffers (codebooks included); this is a bug in PAT");
-    PAT_LOG_INFO("distributed: all {} ranks hold identical parameters and buffers (codebooks included)", world);
-  }
-  if (!result.interrupted) {
-    if (val_set) validate(true);
-    if (t.checkpoint_period == 0 || state.step % t.checkpoint_period != 0) save("last.pt");
-    result.final_weights = out + "/model_final.pt";
-    if (main) {
-      save_weights(out + "/model_final.pt", *model);
-      save_weights(out + "/model_final.safetensors", *model);
-      PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state.step, result.final_weights);
-    }
-  }
-  if (main) write_plots(out);
-  return result;
+  return run.finish();
 }
 
 }  // namespace pat::engine

@@ -24,10 +24,11 @@ PyramidPatImpl::PyramidPatImpl(PyramidPatOptions options) : options_(std::move(o
   }
 }
 
-PyramidPatOutput PyramidPatImpl::forward(const std::vector<torch::Tensor>& levels, const torch::Tensor& text) {
+PyramidPatOutput PyramidPatImpl::forward(const std::vector<torch::Tensor>& levels, const torch::Tensor& text,
+                                         bool training_outputs) {
   PyramidPatOutput out;
   out.tokens = tokenizer_->forward(levels);
-  if (decoder_) out.reconstruction = decoder_->forward(out.tokens.quantized);
+  if (decoder_ && training_outputs) out.reconstruction = decoder_->forward(out.tokens.quantized);
   if (fusion_) {
     std::vector<std::array<int64_t, 2>> sizes;
     for (auto l = static_cast<int64_t>(levels.size()) - 1; l >= 0; --l) {
@@ -38,7 +39,7 @@ PyramidPatOutput PyramidPatImpl::forward(const std::vector<torch::Tensor>& level
     }
     auto fused = fusion_->forward(out.tokens.quantized, sizes);
     out.guidance_residuals = std::move(fused.residuals);
-    if (aux_head_ && text.defined()) out.aux_logits = aux_head_->forward(fused.fused.front(), text);
+    if (aux_head_ && text.defined() && training_outputs) out.aux_logits = aux_head_->forward(fused.fused.front(), text);
   }
   return out;
 }

@@ -131,4 +131,8 @@ void PyramidTokenizerImpl::set_restart_sync(const QuantizerRestartSync& sync) {
   for (auto& [level, q] : quantize_) q->set_restart_sync(sync);
 }
 
+void PyramidTokenizerImpl::end_step() {
+  for (auto& [level, q] : quantize_) q->end_step();
+}
+
 }  // namespace pat::model

@@ -1,5 +1,8 @@
 #include "pat/model/pat/quantizer.h"
 
+#include <algorithm>
+
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
@@ -13,7 +16,6 @@ QuantizerImpl::QuantizerImpl(QuantizerOptions options) : options_(options) {
   PAT_CHECK(options_.codebook_size > 0, "quantizer.codebook_size: expected > 0, got ", options_.codebook_size);
   PAT_CHECK(options_.decay >= 0.0 && options_.decay < 1.0, "quantizer.decay: expected a value in [0, 1), got ",
             options_.decay);
-  PAT_CHECK(options_.epsilon > 0.0, "quantizer.epsilon: expected > 0, got ", options_.epsilon);
   PAT_CHECK(options_.dead_code_steps >= 0, "quantizer.dead_code_steps: expected >= 0 (0 disables), got ",
             options_.dead_code_steps);
   unused_steps_ = register_buffer("unused_steps", torch::zeros({options_.codebook_size}, torch::kInt64));
@@ -53,31 +55,47 @@ void QuantizerImpl::reduce_stats(std::vector<torch::Tensor>& stats) const {
   }
 }
 
-torch::Tensor QuantizerImpl::take_dead_codes(const torch::Tensor& counts) {
+void QuantizerImpl::record_step(const torch::Tensor& counts, const torch::Tensor& rows) {
   torch::NoGradGuard no_grad;
-  auto used = counts.to(unused_steps_.device()) > 0;
-  unused_steps_.copy_(torch::where(used, torch::zeros_like(unused_steps_), unused_steps_ + 1));
-  if (options_.dead_code_steps == 0) return torch::empty({0}, torch::kInt64).to(unused_steps_.device());
-  auto dead = (unused_steps_ >= options_.dead_code_steps).nonzero().flatten();
-  if (dead.numel() > 0) unused_steps_.index_fill_(0, dead, 0);
-  return dead;
+  auto c = counts.to(unused_steps_.device(), torch::kFloat32);
+  step_counts_ = step_counts_.defined() ? step_counts_ + c : c;
+  restart_rows_ = rows.detach();
 }
 
-torch::Tensor QuantizerImpl::restart_inputs(const torch::Tensor& rows, int64_t count) const {
+void QuantizerImpl::end_step() {
+  if (!step_counts_.defined()) return;
   torch::NoGradGuard no_grad;
+  auto used = step_counts_ > 0;
+  auto rows = restart_rows_;
+  step_counts_ = torch::Tensor();
+  restart_rows_ = torch::Tensor();
+  unused_steps_.copy_(torch::where(used, torch::zeros_like(unused_steps_), unused_steps_ + 1));
+  if (options_.dead_code_steps == 0) return;
+  auto dead = (unused_steps_ >= options_.dead_code_steps).nonzero().flatten();
+  if (dead.numel() == 0) return;
+  // The candidates: every rank's inputs under data parallelism, this process's otherwise.
   auto pool = restart_pool_ ? restart_pool_(rows) : rows;
   PAT_CHECK(pool.defined() && pool.dim() == 2 && pool.size(1) == rows.size(1), "quantizer restart pool: expected [N, ",
             rows.size(1), "] rows back, got ", pool.defined() ? pool.sizes() : c10::IntArrayRef{});
   PAT_ASSERT(pool.size(0) > 0);
-  auto pick = torch::randint(pool.size(0), {count}, torch::TensorOptions().dtype(torch::kInt64)).to(pool.device());
-  auto chosen = F::normalize(pool.index_select(0, pick), F::NormalizeFuncOptions().dim(1)).contiguous();
+  // Without replacement: at most one code per input; the longest-unused codes first (lowest index among
+  // equals), surplus dead codes wait for the next step.
+  const int64_t count = std::min<int64_t>(dead.numel(), pool.size(0));
+  auto order = std::get<1>(torch::sort(unused_steps_.index_select(0, dead), /*stable=*/true, /*dim=*/0,
+                                       /*descending=*/true));
+  dead = dead.index_select(0, order.slice(0, 0, count));
+  auto pick = torch::randperm(pool.size(0), torch::TensorOptions().dtype(torch::kInt64)).slice(0, 0, count);
+  auto chosen = F::normalize(pool.index_select(0, pick.to(pool.device())), F::NormalizeFuncOptions().dim(1))
+                    .to(torch::kFloat32)
+                    .contiguous();
   if (restart_sync_) {
     auto shape = chosen.sizes().vec();
     restart_sync_(chosen);
     PAT_CHECK(chosen.defined() && chosen.sizes().vec() == shape, "quantizer restart sync: expected shape ",
               c10::IntArrayRef(shape), " back, got ", chosen.defined() ? chosen.sizes() : c10::IntArrayRef{});
   }
-  return chosen;
+  unused_steps_.index_fill_(0, dead, 0);
+  reseed(dead, chosen);
 }
 
 QuantizerOutput QuantizerImpl::make_output(const torch::Tensor& z, const torch::Tensor& rows, const torch::Tensor& ids,
@@ -97,7 +115,9 @@ QuantizerOutput QuantizerImpl::make_output(const torch::Tensor& z, const torch::
 
 torch::Tensor quantizer_nearest(const torch::Tensor& rows, const torch::Tensor& codes) {
   torch::NoGradGuard no_grad;
-  return rows.matmul(codes.t()).argmax(1);
+  // Autocast (CPU or CUDA) would run the product in bfloat16 and flip near-tied assignments.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  return rows.to(torch::kFloat32).matmul(codes.to(torch::kFloat32).t()).argmax(1);
 }
 
 torch::Tensor quantizer_perplexity(const torch::Tensor& counts) {

@@ -25,13 +25,6 @@ QuantizerOutput EmaQuantizerImpl::forward(const torch::Tensor& z) {
   return out;
 }
 
-torch::Tensor EmaQuantizerImpl::smoothed_counts() const {
-  torch::NoGradGuard no_grad;
-  const double eps = options_.epsilon;
-  auto total = ema_counts_.sum();
-  return (ema_counts_ + eps) / (total + options_.codebook_size * eps) * total;
-}
-
 void EmaQuantizerImpl::update(const torch::Tensor& rows, const torch::Tensor& ids, const torch::Tensor& counts) {
   torch::NoGradGuard no_grad;
   auto sums = torch::zeros_like(ema_sums_).index_add_(0, ids, rows);
@@ -40,13 +33,15 @@ void EmaQuantizerImpl::update(const torch::Tensor& rows, const torch::Tensor& id
   const double decay = options_.decay;
   ema_counts_.mul_(decay).add_(stats[0].to(ema_counts_.device()), 1.0 - decay);
   ema_sums_.mul_(decay).add_(stats[1].to(ema_sums_.device()), 1.0 - decay);
-  codebook_.copy_(F::normalize(ema_sums_ / smoothed_counts().unsqueeze(1), F::NormalizeFuncOptions().dim(1)));
+  codebook_.copy_(F::normalize(ema_sums_, F::NormalizeFuncOptions().dim(1)));
+  record_step(stats[0], rows);
+}
 
-  auto dead = take_dead_codes(stats[0]);
-  if (dead.numel() == 0) return;
-  auto fresh = restart_inputs(rows, dead.numel());
-  codebook_.index_copy_(0, dead, fresh);
-  ema_sums_.index_copy_(0, dead, fresh);
+void EmaQuantizerImpl::reseed(const torch::Tensor& dead, const torch::Tensor& fresh) {
+  torch::NoGradGuard no_grad;
+  auto rows = fresh.to(codebook_.device(), codebook_.scalar_type());
+  codebook_.index_copy_(0, dead, rows);
+  ema_sums_.index_copy_(0, dead, rows);
   ema_counts_.index_fill_(0, dead, 1.0);
 }
 

@@ -30,12 +30,16 @@ QuantizerOutput LossQuantizerImpl::forward(const torch::Tensor& z) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> stats{counts.clone()};
     reduce_stats(stats);
-    auto dead = take_dead_codes(stats[0]);
-    // variable_data(): the graph of this step saved codebook_ (normalize), so a version bump would break
-    // backward. Safe: the re-seeded rows were selected nowhere, their gradient this step is zero anyway.
-    if (dead.numel() > 0) codebook_.variable_data().index_copy_(0, dead, restart_inputs(rows.detach(), dead.numel()));
+    record_step(stats[0], rows);
   }
   return out;
+}
+
+void LossQuantizerImpl::reseed(const torch::Tensor& dead, const torch::Tensor& fresh) {
+  torch::NoGradGuard no_grad;
+  // variable_data(): should a graph still hold codebook_ (end_step called before backward), a version bump
+  // would break that backward. The re-seeded rows were selected nowhere, their gradient is zero anyway.
+  codebook_.variable_data().index_copy_(0, dead, fresh.to(codebook_.device(), codebook_.scalar_type()));
 }
 
 }  // namespace pat::model

@@ -68,14 +68,18 @@ torch::Tensor rank_inputs(int rank, int step) {
 }  // namespace
 
 TEST(DataParallel, CodebooksStayIdenticalAcrossRanks) {
-  // Dead codes every step (a small batch, many codes): restarts draw from both ranks' inputs.
+  // Dead codes every step (a small batch, many codes): restarts (at the end of each optimizer step) draw
+  // from both ranks' inputs.
   std::vector<torch::Tensor> books(2);
   pat::test::run_ranks(2, [&](Communicator& comm) {
     pat::model::EmaQuantizer q(codebook_options(1));
     pat::engine::broadcast_module(comm, *q);
     pat::engine::sync_codebooks(comm, *q);
     q->train();
-    for (int step = 0; step < 6; ++step) q->forward(rank_inputs(comm.rank(), step));
+    for (int step = 0; step < 6; ++step) {
+      q->forward(rank_inputs(comm.rank(), step));
+      q->end_step();
+    }
     EXPECT_TRUE(pat::engine::module_agrees_across_ranks(comm, *q));
     books[static_cast<size_t>(comm.rank())] = q->codebook().clone();
   });

@@ -1,5 +1,8 @@
 #include "pat/model/seg_model.h"
 
+#include <cmath>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "pat/core/error.h"
@@ -10,6 +13,28 @@ namespace {
 pat::ModelConfig tiny(std::vector<std::string> overrides = {}) {
   return pat::load_config(pat::test::data_path("engine/tiny.yaml"), overrides).model;
 }
+
+/// The part of the model a parameter belongs to, for the gradient tests.
+std::string part_of(const std::string& name) {
+  if (name.rfind("clip.visual.", 0) == 0) return "clip.visual";
+  if (name.rfind("clip.", 0) == 0) return "clip.text";
+  for (const char* part : {"pat.tokenizer.", "pat.decoder.", "pat.fusion.fuse.", "pat.fusion.project.", "pat.aux_head.",
+                           "upsamplers.", "head."})
+    if (name.rfind(part, 0) == 0) return std::string(part).substr(0, std::string(part).size() - 1);
+  return name;
+}
+
+/// The parts whose parameters get a non-zero gradient from `loss` alone.
+std::set<std::string> parts_reached(pat::model::SegModel& model, const torch::Tensor& loss) {
+  model->zero_grad();
+  loss.backward({}, /*retain_graph=*/true);
+  std::set<std::string> parts;
+  for (const auto& p : model->named_parameters(true))
+    if (p.value().grad().defined() && p.value().grad().abs().sum().item<double>() > 0) parts.insert(part_of(p.key()));
+  return parts;
+}
+
+using Parts = std::set<std::string>;
 
 int64_t find_count(const std::vector<pat::model::ParamCount>& counts, const std::string& name, bool trainable) {
   for (const auto& c : counts)
@@ -133,4 +158,100 @@ TEST(SegModel, BadInputsAreErrors) {
   pat::model::SegModel no_vocab(tiny({"model.clip.tokenizer=bpe", "model.clip.vocab=/nonexistent/vocab.txt.gz"}));
   EXPECT_THROW(no_vocab->set_classes({"cat"}), pat::Error);
   EXPECT_THROW(pat::model::SegModel(tiny({"model.clip.image_size=36"})), pat::Error);
+}
+
+TEST(SegModel, EveryLossTermReachesExactlyItsParameters) {
+  // The text tower trains (finetune: full), so a leak through the class embeddings would show.
+  for (bool decoupled : {true, false}) {
+    torch::manual_seed(2);
+    pat::model::SegModel model(
+        tiny({"model.clip.finetune=full", std::string("model.pat.decoupled=") + (decoupled ? "true" : "false")}));
+    model->set_classes({"sky", "red circle", "grass"});
+    model->train();
+    auto images = torch::rand({2, 3, 32, 32}) * 255;
+    auto labels = torch::randint(0, 3, {2, 32, 32}, torch::kInt64);
+    auto out = model->forward(images, labels);
+    ASSERT_EQ(out.losses.size(), 4u);
+    // The fusion's output projections start at zero: at initialization the segmentation loss reaches
+    // them but nothing behind them.
+    EXPECT_EQ(parts_reached(model, out.losses.at("seg")),
+              (Parts{"clip.visual", "clip.text", "upsamplers", "head", "pat.fusion.project"}))
+        << "decoupled " << decoupled;
+    const Parts inside_pat_aux{"pat.aux_head", "pat.fusion.fuse", "pat.tokenizer"};
+    Parts aux = inside_pat_aux;
+    if (!decoupled) aux.insert({"clip.visual", "clip.text", "upsamplers"});
+    EXPECT_EQ(parts_reached(model, out.losses.at("aux")), aux) << "decoupled " << decoupled;
+    Parts rec{"pat.tokenizer", "pat.decoder"};
+    if (!decoupled) rec.insert({"clip.visual", "upsamplers"});
+    EXPECT_EQ(parts_reached(model, out.losses.at("rec")), rec) << "decoupled " << decoupled;
+    Parts commit{"pat.tokenizer"};
+    if (!decoupled) commit.insert({"clip.visual", "upsamplers"});
+    EXPECT_EQ(parts_reached(model, out.losses.at("commit")), commit) << "decoupled " << decoupled;
+  }
+}
+
+TEST(SegModel, EvalAndLogitsSkipThePixelDecoderAndTheAuxHead) {
+  torch::manual_seed(3);
+  pat::model::SegModel model(tiny());
+  model->set_classes({"sky", "red circle", "grass"});
+  auto images = torch::rand({2, 3, 32, 32}) * 255;
+  auto labels = torch::randint(0, 3, {2, 32, 32}, torch::kInt64);
+  model->train();
+  auto trained = model->forward(images, labels);
+  EXPECT_TRUE(trained.reconstruction.defined());
+  EXPECT_TRUE(trained.aux_logits.defined());
+  EXPECT_TRUE(trained.losses.count("rec") && trained.losses.count("aux"));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto evaluated = model->forward(images, labels);
+  EXPECT_FALSE(evaluated.reconstruction.defined());
+  EXPECT_FALSE(evaluated.aux_logits.defined());
+  EXPECT_EQ(evaluated.losses.count("rec") + evaluated.losses.count("aux"), 0u);
+  EXPECT_EQ(evaluated.token_ids.size(), 3u);
+  EXPECT_TRUE(torch::equal(model->logits(images), evaluated.logits));
+}
+
+TEST(SegModel, PatConfigFieldsReachTheModules) {
+  torch::manual_seed(4);
+  pat::model::SegModel model(tiny({"model.pat.compose=false", "model.pat.aux_logit_scale=3",
+                                   "model.pat.aux_logit_bias=-2", "model.pat.dead_code_steps=7"}));
+  const auto& o = model->pat->options();
+  EXPECT_FALSE(o.tokenizer.compose);
+  EXPECT_EQ(o.tokenizer.codebook.dead_code_steps, 7);
+  auto params = model->named_parameters(true);
+  for (const auto& p : params) EXPECT_EQ(p.key().find("compose"), std::string::npos) << p.key();
+  EXPECT_NEAR(params["pat.aux_head.log_logit_scale"].item<double>(), std::log(3.0), 1e-6);
+  EXPECT_NEAR(params["pat.aux_head.logit_bias"].item<double>(), -2.0, 1e-6);
+  // The codebook-loss weight multiplies the "loss" quantizer's codebook term.
+  auto images = torch::rand({1, 3, 32, 32}) * 255;
+  auto labels = torch::randint(0, 3, {1, 32, 32}, torch::kInt64);
+  std::vector<double> terms;
+  for (const char* weight : {"1", "2.5"}) {
+    torch::manual_seed(5);
+    pat::model::SegModel m(tiny({"model.pat.quantizer=loss", std::string("model.pat.codebook_weight=") + weight}));
+    m->set_classes({"sky", "grass", "water"});
+    m->eval();
+    torch::NoGradGuard no_grad;
+    terms.push_back(m->forward(images, labels).losses.at("codebook").item<double>());
+  }
+  EXPECT_GT(terms[0], 0.0);
+  EXPECT_NEAR(terms[1], 2.5 * terms[0], 1e-6 * terms[0]);
+  // Bad values are config errors.
+  EXPECT_THROW(tiny({"model.pat.aux_logit_scale=0"}), pat::Error);
+  EXPECT_THROW(tiny({"model.pat.codebook_weight=-1"}), pat::Error);
+  EXPECT_THROW(tiny({"model.pat.compose=maybe"}), pat::Error);
+}
+
+TEST(SegModel, EndStepAgesTheCodebooksOncePerOptimizerStep) {
+  torch::manual_seed(6);
+  pat::model::SegModel model(tiny({"model.pat.dead_code_steps=0"}));
+  model->set_classes({"sky", "red circle", "grass"});
+  model->train();
+  auto images = torch::rand({1, 3, 32, 32}) * 255;
+  auto& q = *model->pat->tokenizer()->quantizer(2);
+  for (int micro = 0; micro < 3; ++micro) model->forward(images);
+  EXPECT_EQ(q.unused_steps().max().item<int64_t>(), 0);
+  model->end_step();
+  // L2 is 4x4 = 16 positions for 16 codes: some code went unused, and it has aged by exactly one step.
+  EXPECT_EQ(q.unused_steps().max().item<int64_t>(), 1);
 }

@@ -1,7 +1,11 @@
-// Codebook quantizers: nearest-code search, EMA math, Laplace smoothing, dead-code restart,
-// straight-through gradient, statistics, eval mode, distributed hooks, factory. Expected values are
-// computed by hand in the comments (tiny K and d).
+// Codebook quantizers: nearest-code search (also under bf16 autocast), EMA math, dead-code restart per
+// optimizer step without replacement, straight-through gradient, statistics, eval mode, distributed
+// hooks, factory. Expected values are computed by hand in the comments (tiny K and d).
 #include <cmath>
+#include <set>
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -40,13 +44,12 @@ struct Example {
   torch::Tensor ids = torch::tensor({1, 0, 2, 1}, torch::kInt64);
 };
 
-EmaQuantizer example_ema(double decay, double eps, int64_t dead_steps = 0) {
+EmaQuantizer example_ema(double decay, int64_t dead_steps = 0) {
   Example ex;
   QuantizerOptions o;
   o.dim = 2;
   o.codebook_size = 4;
   o.decay = decay;
-  o.epsilon = eps;
   o.dead_code_steps = dead_steps;
   EmaQuantizer q(o);
   q->codebook().copy_(ex.codes);
@@ -59,6 +62,38 @@ torch::Tensor normalized(std::vector<float> v) {
   auto t = torch::tensor(v).view({-1, 2});
   return t / t.norm(2, 1, true);
 }
+
+/// CPU autocast to bfloat16 for a scope (what runtime.precision: bf16 does on CUDA).
+class CpuBf16Autocast {
+ public:
+  CpuBf16Autocast() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    previous_ = at::autocast::is_autocast_enabled(at::kCPU);
+    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCPU);
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+#else
+    previous_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+#endif
+  }
+  ~CpuBf16Autocast() {
+    at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCPU, previous_);
+    at::autocast::set_autocast_dtype(at::kCPU, previous_dtype_);
+#else
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+#endif
+  }
+
+ private:
+  bool previous_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
 
 }  // namespace
 
@@ -91,9 +126,33 @@ TEST(Quantizer, NearestEqualsBruteForce) {
   }
 }
 
+TEST(Quantizer, NearestCodeRunsInFloat32UnderBf16Autocast) {
+  torch::manual_seed(7);
+  auto codes = unit_rows(64, 16), rows = unit_rows(2000, 16);
+  auto reference = rows.matmul(codes.t()).argmax(1);
+  auto in_bf16 = rows.to(torch::kBFloat16).matmul(codes.to(torch::kBFloat16).t()).argmax(1);
+  ASSERT_GT((reference != in_bf16).sum().item<int64_t>(), 0) << "the example must hold assignments bf16 flips";
+  QuantizerOptions o;
+  o.dim = 16;
+  o.codebook_size = 64;
+  EmaQuantizer q(o);
+  q->codebook().copy_(codes);
+  q->eval();
+  {
+    CpuBf16Autocast autocast;
+    ASSERT_EQ(rows.matmul(codes.t()).scalar_type(), torch::kBFloat16);  // autocast is on for plain products
+    EXPECT_TRUE(torch::equal(pat::model::quantizer_nearest(rows, codes), reference));
+    EXPECT_TRUE(torch::equal(q->forward(as_map(rows)).ids.flatten(), reference));
+  }
+  // bf16 inputs: the search runs in float32 on the (rounded) input values.
+  auto rounded = rows.to(torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(pat::model::quantizer_nearest(rounded, codes),
+                           rounded.to(torch::kFloat32).matmul(codes.t()).argmax(1)));
+}
+
 TEST(EmaQuantizer, OneStepUpdateMatchesHandComputation) {
   Example ex;
-  auto q = example_ema(0.5, 0.5);
+  auto q = example_ema(0.5);
   q->train();
   auto out = q->forward(as_map(ex.rows));
   EXPECT_TRUE(torch::equal(out.ids.flatten(), ex.ids));
@@ -105,10 +164,11 @@ TEST(EmaQuantizer, OneStepUpdateMatchesHandComputation) {
   auto sums = torch::tensor({0.9f, 0.3f, 0.44f, 1.38f, -0.8f, -0.4f, float(0.5 * M_SQRT1_2), float(-0.5 * M_SQRT1_2)})
                   .view({4, 2});
   EXPECT_TENSOR_CLOSE(q->ema_sums(), sums, 0, 1e-6);
-  // total 4, eps .5: (c + .5) / (4 + 4 * .5) * 4 = [1, 4/3, 1, 2/3]
-  EXPECT_TENSOR_CLOSE(q->smoothed_counts(), torch::tensor({1.0f, 4.0f / 3, 1.0f, 2.0f / 3}), 0, 1e-6);
-  // codebook = normalize(sums / smoothed) = normalize(sums) (positive per-row divisor)
+  // codebook = normalize(ema_sums)
   EXPECT_TENSOR_CLOSE(q->codebook(), normalized({0.9f, 0.3f, 0.44f, 1.38f, -0.8f, -0.4f, 1.0f, -1.0f}), 0, 1e-6);
+  // Unused-step counters move at the end of the optimizer step, not in forward.
+  EXPECT_TRUE(torch::equal(q->unused_steps(), torch::zeros({4}, torch::kInt64)));
+  q->end_step();
   EXPECT_TRUE(torch::equal(q->unused_steps(), torch::tensor({0, 0, 0, 1}, torch::kInt64)));
   // commitment: |a-e1|^2 = .4, |b-e0|^2 = .4, |c-e2|^2 = .8, |d-e1|^2 = .08 -> mean .42; EMA has no codebook loss
   EXPECT_NEAR(out.commitment_loss.item<double>(), 0.42, 1e-6);
@@ -118,23 +178,51 @@ TEST(EmaQuantizer, OneStepUpdateMatchesHandComputation) {
   EXPECT_NEAR(out.usage.item<double>(), 0.75, 1e-7);
 }
 
-TEST(EmaQuantizer, LaplaceSmoothing) {
-  auto q = example_ema(0.99, 0.5);
-  q->ema_counts().copy_(torch::tensor({0.0f, 3.0f, 1.0f, 0.0f}));
-  // total 4: (c + .5) / (4 + 2) * 4 = [1/3, 7/3, 1, 1/3]; a zero count becomes positive, the total is kept
-  auto smoothed = q->smoothed_counts();
-  EXPECT_TENSOR_CLOSE(smoothed, torch::tensor({1.0f / 3, 7.0f / 3, 1.0f, 1.0f / 3}), 0, 1e-6);
-  EXPECT_NEAR(smoothed.sum().item<double>(), 4.0, 1e-5);
+TEST(EmaQuantizer, CountsDoNotChangeTheCodes) {
+  // No Laplace smoothing (it could only rescale each code before the L2 normalization): the codes are
+  // normalize(ema_sums) whatever the counts, zero counts included.
+  Example ex;
+  auto a = example_ema(0.5), b = example_ema(0.5);
+  b->ema_counts().copy_(torch::tensor({0.0f, 1e-30f, 7.0f, 0.0f}));
+  a->train();
+  b->train();
+  a->forward(as_map(ex.rows));
+  b->forward(as_map(ex.rows));
+  EXPECT_TENSOR_CLOSE(b->ema_counts(), torch::tensor({0.5f, 1.0f, 4.0f, 0.0f}), 0, 1e-6);
+  EXPECT_TRUE(torch::equal(a->codebook(), b->codebook()));
+  EXPECT_TENSOR_CLOSE(b->codebook(), normalized({0.9f, 0.3f, 0.44f, 1.38f, -0.8f, -0.4f, 1.0f, -1.0f}), 0, 1e-6);
+}
+
+TEST(EmaQuantizer, DeadCodesCountOptimizerStepsNotForwards) {
+  Example ex;
+  auto q = example_ema(0.5, /*dead_steps=*/2);
+  q->train();
+  const auto e3 = q->codebook()[3].clone();
+  // Three micro-batches of one optimizer step: e3 unused in all, but that is ONE step.
+  for (int i = 0; i < 3; ++i) q->forward(as_map(ex.rows));
+  EXPECT_TRUE(torch::equal(q->unused_steps(), torch::zeros({4}, torch::kInt64)));
+  q->end_step();
+  EXPECT_EQ(q->unused_steps()[3].item<int64_t>(), 1);
+  EXPECT_TENSOR_CLOSE(q->codebook()[3], e3, 0, 1e-6);  // not restarted yet
+  // A code selected by any micro-batch of the step counts as used.
+  q->forward(as_map(normalized({1.0f, -1.0f})));  // -> e3
+  q->forward(as_map(ex.rows));
+  q->end_step();
+  EXPECT_EQ(q->unused_steps()[3].item<int64_t>(), 0);
+  // No training forward since the last step: end_step does nothing.
+  q->end_step();
+  EXPECT_EQ(q->unused_steps()[3].item<int64_t>(), 0);
 }
 
 TEST(EmaQuantizer, DeadCodeRestart) {
   Example ex;
-  auto q = example_ema(0.5, 1e-5, /*dead_steps=*/2);
+  auto q = example_ema(0.5, /*dead_steps=*/2);
   q->train();
   q->forward(as_map(ex.rows));  // e3 unused once
+  q->end_step();
   EXPECT_EQ(q->unused_steps()[3].item<int64_t>(), 1);
-  auto before = q->codebook().clone();
   q->forward(as_map(ex.rows));  // unused twice -> re-seeded from one of the current inputs
+  q->end_step();
   auto code = q->codebook()[3];
   bool from_input = false;
   for (int64_t n = 0; n < 4; ++n) from_input |= torch::allclose(code, ex.rows[n], 0, 1e-6);
@@ -146,16 +234,54 @@ TEST(EmaQuantizer, DeadCodeRestart) {
   EXPECT_TRUE(torch::equal(q->unused_steps().slice(0, 0, 3), torch::zeros({3}, torch::kInt64)));
 
   // Off with dead_code_steps = 0: the counter keeps growing, the code stays.
-  auto off = example_ema(0.5, 1e-5, 0);
+  auto off = example_ema(0.5, 0);
   off->train();
-  for (int i = 0; i < 3; ++i) off->forward(as_map(ex.rows));
+  for (int i = 0; i < 3; ++i) {
+    off->forward(as_map(ex.rows));
+    off->end_step();
+  }
   EXPECT_EQ(off->unused_steps()[3].item<int64_t>(), 3);
   EXPECT_TENSOR_CLOSE(off->codebook()[3], normalized({1.0f, -1.0f})[0], 0, 1e-6);
 }
 
+TEST(EmaQuantizer, RestartDrawsWithoutReplacement) {
+  // Only e1 is used, so e0, e2, e3 die every step; the pool offers exactly three distinct rows, which
+  // must go to three different codes (drawing with replacement repeats one in 21 of 27 draws).
+  Example ex;
+  const auto pool = normalized({1.0f, 2.0f, -2.0f, 1.0f, 0.0f, -1.0f});
+  for (int trial = 0; trial < 10; ++trial) {
+    auto q = example_ema(0.5, /*dead_steps=*/1);
+    q->set_restart_pool([&](const torch::Tensor&) { return pool; });
+    q->train();
+    q->forward(as_map(ex.rows.slice(0, 0, 1)));
+    q->end_step();
+    std::set<int64_t> used;
+    for (int64_t k : {0, 2, 3})
+      for (int64_t n = 0; n < 3; ++n)
+        if (torch::allclose(q->codebook()[k], pool[n], 0, 1e-6)) used.insert(n);
+    EXPECT_EQ(used.size(), 3u) << "trial " << trial << ": " << q->codebook();
+  }
+  // More dead codes than candidates: the longest-unused dead codes get them (lowest index among equals),
+  // the rest stay dead (their counters are not reset) and come first at the next step. (These two
+  // candidates are far from the input, which keeps choosing e1.)
+  auto q = example_ema(0.5, /*dead_steps=*/1);
+  q->set_restart_pool([&](const torch::Tensor&) { return pool.slice(0, 1, 3); });
+  q->train();
+  const auto e3 = q->codebook()[3].clone();
+  q->forward(as_map(ex.rows.slice(0, 0, 1)));
+  q->end_step();
+  EXPECT_TRUE(torch::equal(q->unused_steps(), torch::tensor({0, 0, 0, 1}, torch::kInt64)));
+  EXPECT_TENSOR_CLOSE(q->codebook()[3], e3, 0, 1e-6);
+  EXPECT_FALSE(torch::allclose(q->codebook()[0], q->codebook()[2], 0, 1e-6));
+  q->forward(as_map(ex.rows.slice(0, 0, 1)));
+  q->end_step();
+  EXPECT_EQ(q->unused_steps()[3].item<int64_t>(), 0);
+  EXPECT_FALSE(torch::allclose(q->codebook()[3], e3, 0, 1e-6));
+}
+
 TEST(EmaQuantizer, RestartSyncDecidesTheNewCodes) {
   Example ex;
-  auto q = example_ema(0.5, 1e-5, 1);
+  auto q = example_ema(0.5, 1);
   int calls = 0;
   q->set_restart_sync([&](torch::Tensor& chosen) {
     ++calls;
@@ -164,16 +290,18 @@ TEST(EmaQuantizer, RestartSyncDecidesTheNewCodes) {
   });
   q->train();
   q->forward(as_map(ex.rows));
+  q->end_step();
   EXPECT_EQ(calls, 1);
   EXPECT_TENSOR_CLOSE(q->codebook()[3], torch::tensor({0.0f, -1.0f}), 0, 0);
   q->set_restart_sync([](torch::Tensor& chosen) { chosen = torch::zeros({5}); });
   // Only e1 used: three dead codes, and the sync returns a bad shape.
-  EXPECT_THROW(q->forward(as_map(ex.rows.slice(0, 0, 1))), pat::Error);
+  q->forward(as_map(ex.rows.slice(0, 0, 1)));
+  EXPECT_THROW(q->end_step(), pat::Error);
 }
 
 TEST(EmaQuantizer, RestartPoolSuppliesTheCandidates) {
   Example ex;
-  auto q = example_ema(0.5, 1e-5, 1);
+  auto q = example_ema(0.5, 1);
   // "Every rank's rows": here one row that is not among this process's inputs.
   const auto other = normalized({-1.0f, 2.0f});
   q->set_restart_pool([&](const torch::Tensor& rows) {
@@ -182,14 +310,16 @@ TEST(EmaQuantizer, RestartPoolSuppliesTheCandidates) {
   });
   q->train();
   q->forward(as_map(ex.rows));
+  q->end_step();
   EXPECT_TENSOR_CLOSE(q->codebook()[3], other[0], 0, 1e-6);
   q->set_restart_pool([](const torch::Tensor&) { return torch::zeros({4, 3}); });
-  EXPECT_THROW(q->forward(as_map(ex.rows.slice(0, 0, 1))), pat::Error);  // wrong width back
+  q->forward(as_map(ex.rows.slice(0, 0, 1)));
+  EXPECT_THROW(q->end_step(), pat::Error);  // wrong width back
 }
 
 TEST(EmaQuantizer, StatsReducerIsCalledAndItsResultUsed) {
   Example ex;
-  auto q = example_ema(0.5, 0.5);
+  auto q = example_ema(0.5);
   int calls = 0;
   q->set_stats_reducer([&](std::vector<torch::Tensor>& stats) {
     ++calls;
@@ -223,7 +353,10 @@ TEST(EmaQuantizer, EvalModeLeavesBuffersUnchanged) {
   q->eval();
   std::vector<torch::Tensor> before;
   for (const auto& b : q->buffers()) before.push_back(b.clone());
-  for (int i = 0; i < 3; ++i) q->forward(as_map(unit_rows(10, 4)));
+  for (int i = 0; i < 3; ++i) {
+    q->forward(as_map(unit_rows(10, 4)));
+    q->end_step();
+  }
   auto after = q->buffers();
   ASSERT_EQ(after.size(), before.size());
   for (size_t i = 0; i < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << i;
@@ -317,6 +450,7 @@ TEST(LossQuantizer, DeadCodeRestartKeepsBackwardWorking) {
   q->train();
   auto out = q->forward(as_map(ex.rows));
   EXPECT_EQ(calls, 1);
+  q->end_step();  // even before backward (the trainer calls it after the optimizer step)
   bool from_input = false;
   for (int64_t n = 0; n < 4; ++n) from_input |= torch::allclose(q->codebook()[3].detach(), ex.rows[n], 0, 1e-6);
   EXPECT_TRUE(from_input);
@@ -338,7 +472,6 @@ TEST(Quantizer, FactoryAndOptionErrors) {
   EXPECT_THROW(EmaQuantizer(bad([](auto& b) { b.codebook_size = 0; })), pat::Error);
   EXPECT_THROW(EmaQuantizer(bad([](auto& b) { b.dim = 0; })), pat::Error);
   EXPECT_THROW(EmaQuantizer(bad([](auto& b) { b.decay = 1.0; })), pat::Error);
-  EXPECT_THROW(EmaQuantizer(bad([](auto& b) { b.epsilon = 0.0; })), pat::Error);
   EXPECT_THROW(LossQuantizer(bad([](auto& b) { b.dead_code_steps = -1; })), pat::Error);
   EmaQuantizer q(o);
   EXPECT_THROW(q->forward(torch::randn({1, 5, 2, 2})), pat::Error);

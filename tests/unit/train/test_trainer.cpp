@@ -1,5 +1,6 @@
 #include "pat/engine/train/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "pat/core/error.h"
+#include "pat/core/safetensors.h"
 #include "pat/engine/train/checkpoint.h"
 #include "pat/engine/train/metrics_log.h"
 #include "test_support.h"
@@ -54,7 +56,13 @@ TEST(Trainer, ReducesTheLossAndWritesEverything) {
   for (const char* name : {"config.yaml", "classes.json", "metrics.jsonl", "model_final.pt", "model_final.safetensors",
                            "last.pt", "best.pt", "loss.png", "miou.png", "predictions/val_0.png"})
     EXPECT_TRUE(fs::exists(dir.file(name))) << name;
-  EXPECT_GE(result.best_miou, 0.0);
+  // best_miou / last_miou are the best and the last of the validation records (steps 15 and 30).
+  std::vector<double> mious;
+  for (const auto& r : pat::engine::MetricsLog::read(dir.file("metrics.jsonl")))
+    if (r.contains("mIoU")) mious.push_back(r["mIoU"].get<double>());
+  ASSERT_EQ(mious.size(), 2u);
+  EXPECT_DOUBLE_EQ(result.best_miou, std::max(mious[0], mious[1]));
+  EXPECT_DOUBLE_EQ(result.last_miou, mious[1]);
   // The saved config reproduces the run's configuration.
   auto saved = pat::load_config(dir.file("config.yaml"));
   EXPECT_EQ(pat::to_yaml(saved), pat::to_yaml(config));
@@ -107,6 +115,36 @@ TEST(Trainer, NanLossStopsWithAClearError) {
 TEST(Trainer, UnwritableOutputIsReported) {
   auto config = tiny_config("/proc/pat-cannot-write-here");
   EXPECT_THROW(train(config), pat::Error);
+}
+
+TEST(Trainer, DeadCodeCountersAgeOncePerOptimizerStep) {
+  // grad_accum 2: 3 optimizer steps are 6 forwards; restarts off, so the counters only grow.
+  pat::test::TempDir dir;
+  train(tiny_config(dir.path(), {"train.max_iter=3", "train.grad_accum=2", "train.eval_period=0",
+                                 "train.checkpoint_period=3", "model.pat.dead_code_steps=0"}));
+  auto weights = pat::read_safetensors(dir.file("model_final.safetensors"));
+  int64_t most = 0;
+  for (int l = 0; l < 3; ++l)
+    most = std::max(
+        most,
+        weights.tensors.at("pat.tokenizer.quantize_l" + std::to_string(l) + ".unused_steps").max().item<int64_t>());
+  EXPECT_EQ(most, 3);  // some code was never used: 3 steps (counting forwards would give 6)
+}
+
+TEST(Trainer, ClipGradModePerGroupClipsBaselineAndPatApart) {
+  // A tight clip: in per_group mode PAT's gradients no longer share the baseline's norm budget, so the
+  // two runs start equal and part after the first update.
+  std::map<std::string, std::map<int64_t, double>> losses;
+  for (const std::string mode : {"global", "per_group"}) {
+    pat::test::TempDir dir;
+    auto result = train(tiny_config(dir.path(), {"train.max_iter=2", "train.eval_period=0", "train.checkpoint_period=2",
+                                                 "train.clip_grad_norm=0.01", "train.clip_grad_mode=" + mode}));
+    EXPECT_EQ(result.step, 2);
+    losses[mode] = losses_by_step(dir.path());
+  }
+  EXPECT_EQ(losses["global"][1], losses["per_group"][1]);
+  EXPECT_NE(losses["global"][2], losses["per_group"][2]);
+  EXPECT_THROW(tiny_config("unused", {"train.clip_grad_mode=layerwise"}), pat::Error);
 }
 
 TEST(Trainer, TrainsOnCudaWithBf16Autocast_CUDA) {

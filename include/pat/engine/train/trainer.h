@@ -1,6 +1,7 @@
 #pragma once
 /// \file The training loop (CATSEG.md §1.10): AdamW over the model's parameter groups, cosine/poly
-/// schedule with warmup, global gradient-norm clipping, gradient accumulation, periodic logging
+/// schedule with warmup, gradient-norm clipping (global, or baseline and PAT apart: grad_clip.h),
+/// gradient accumulation (PAT's codebooks are told when each optimizer step ends), periodic logging
 /// (metrics.jsonl, progress with ETA), validation, checkpoints (periodic, last, best), exact resume,
 /// NaN guard, clean stop on SIGINT/SIGTERM, plots and the final weights.
 ///

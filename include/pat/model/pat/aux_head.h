@@ -4,8 +4,9 @@
 /// scaled and shifted: logits = scale * cos + bias (temperature = 1 / scale). Trained with BCE like the
 /// main head (pyramid_aux_bce_loss in pyramid_losses.h).
 ///
-/// Defaults scale 10, bias -10 (as SigLIP's initialization: with one positive among T classes per pixel,
-/// the negative bias starts every class at a low probability). Submodule "project" Conv2d(in -> text_dim,
+/// Defaults (`model.pat.aux_logit_scale`, `model.pat.aux_logit_bias`) scale 10, bias -10 (as SigLIP's
+/// initialization: with one positive among T classes per pixel, the negative bias starts every class at a
+/// low probability). Submodule "project" Conv2d(in -> text_dim,
 /// 1x1, bias); "log_logit_scale" and "logit_bias" scalars are parameters when learnable, else buffers.
 
 #include <cstdint>
@@ -15,15 +16,17 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "pat/model/pat/defaults.h"
+
 namespace pat::model {
 
 struct PyramidAuxHeadOptions {
   /// E: channels of the class text embeddings (CLIP ViT-B 512, ViT-L 768).
   int64_t text_dim = 512;
-  /// Initial (or fixed) multiplier of the cosine, > 0.
-  double logit_scale = 10.0;
-  /// Initial (or fixed) additive bias.
-  double logit_bias = -10.0;
+  /// Initial (or fixed) multiplier of the cosine, > 0 (`model.pat.aux_logit_scale`).
+  double logit_scale = pat_config_defaults().aux_logit_scale;
+  /// Initial (or fixed) additive bias (`model.pat.aux_logit_bias`).
+  double logit_bias = pat_config_defaults().aux_logit_bias;
   /// true: scale (stored as its log) and bias are learned; false: fixed.
   bool learnable_scale = true;
 };

@@ -20,15 +20,21 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "pat/model/pat/defaults.h"
+
 namespace pat::model {
 
 struct PyramidFusionOptions {
-  /// Channels after the fusion conv + ReLU.
-  int64_t fused_dim = 128;
-  /// Channels of each guidance residual, coarse first (CAT-Seg ViT-B: appearance 128, decoder 32, 16).
-  std::vector<int64_t> guidance_dims = {128, 32, 16};
-  /// true ("shared decoding"): one fusion conv for every resolution; false: one per resolution.
-  bool shared = true;
+  /// Channels after the fusion conv + ReLU (`model.pat.fusion_dim`).
+  int64_t fused_dim = pat_config_defaults().fusion_dim;
+  /// Channels of each guidance residual, coarse first (CAT-Seg ViT-B: appearance 128, decoder 32, 16;
+  /// `model.head.appearance_guidance_proj_dim`, `model.head.decoder_guidance_proj_dims`).
+  std::vector<int64_t> guidance_dims = {head_config_defaults().appearance_guidance_proj_dim,
+                                        head_config_defaults().decoder_guidance_proj_dims[0],
+                                        head_config_defaults().decoder_guidance_proj_dims[1]};
+  /// true ("shared decoding"): one fusion conv for every resolution; false: one per resolution
+  /// (`model.pat.fusion`).
+  bool shared = pat_config_defaults().fusion == "shared";
   /// Zero-initialize the output projections (weights and biases) so the residuals start at exactly 0.
   bool zero_init = true;
 };

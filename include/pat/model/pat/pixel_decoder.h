@@ -19,13 +19,16 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "pat/model/pat/defaults.h"
+
 namespace pat::model {
 
 struct PyramidDecoderOptions {
-  /// Output channels of each x2 stage, coarse to fine; 4 stages take 24x24 to 384x384.
-  std::vector<int64_t> stage_dims = {128, 128, 64, 32};
-  /// false: drop the last stage (output at half the input resolution, ~4x less decoder compute at the end).
-  bool full_resolution = true;
+  /// Output channels of each x2 stage, coarse to fine; 4 stages take 24x24 to 384x384 (`model.pat.decoder_dims`).
+  std::vector<int64_t> stage_dims = pat_config_defaults().decoder_dims;
+  /// false: drop the last stage (output at half the input resolution, ~4x less decoder compute at the end;
+  /// `model.pat.decoder_resolution`).
+  bool full_resolution = pat_config_defaults().decoder_resolution == "full";
   /// GroupNorm groups in every block (must divide every stage dim used).
   int64_t groups = 8;
   /// Output channels (3: an RGB image in CLIP normalization).

@@ -33,14 +33,16 @@ struct PyramidPatOptions {
   /// Levels, projections, codebooks, composition, stop-gradient. Its codebook.dim and levels are
   /// shared with the decoder and the fusion.
   PyramidTokenizerOptions tokenizer;
-  /// Build and run the pixel branch (reconstruction decoder).
-  bool pixel_branch = true;
+  /// Build and run the pixel branch (reconstruction decoder); the model builds it when
+  /// `model.pat.reconstruction_weight` > 0.
+  bool pixel_branch = pat_config_defaults().reconstruction_weight > 0;
   PyramidDecoderOptions decoder;
   /// Build and run the semantic branch (guidance residuals).
   bool semantic_branch = true;
   PyramidFusionOptions fusion;
-  /// Build the auxiliary text head (needs semantic_branch; runs when text is passed to forward).
-  bool aux_head = true;
+  /// Build the auxiliary text head (needs semantic_branch; runs when text is passed to forward;
+  /// `model.pat.aux_enabled`).
+  bool aux_head = pat_config_defaults().aux_enabled;
   PyramidAuxHeadOptions aux;
 };
 
@@ -62,7 +64,11 @@ class PyramidPatImpl : public torch::nn::Module {
 
   /// levels: one per level index, finest first, [B, C_l, H_l, W_l] (all defined when the semantic
   /// branch runs: their sizes are the guidance sizes); text: [B, T, E] class embeddings or undefined.
-  PyramidPatOutput forward(const std::vector<torch::Tensor>& levels, const torch::Tensor& text = {});
+  /// training_outputs: false skips the pixel decoder and the aux head, whose outputs only feed training
+  /// losses (inference needs the tokens and the guidance residuals alone); reconstruction and aux_logits
+  /// are then undefined.
+  PyramidPatOutput forward(const std::vector<torch::Tensor>& levels, const torch::Tensor& text = {},
+                           bool training_outputs = true);
 
   /// Independent tokenization, the way back: token ids per level -> reconstruction (no grad).
   torch::Tensor reconstruct(const std::vector<torch::Tensor>& ids);

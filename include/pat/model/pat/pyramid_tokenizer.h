@@ -29,18 +29,20 @@ namespace pat::model {
 struct PyramidTokenizerOptions {
   /// Input channels of every pyramid level, finest first (ViT-B/16: L0 128, L1 256, L2 512; ViT-L: 128, 256, 768).
   std::vector<int64_t> level_channels = {128, 256, 512};
-  /// Levels tokenized, strictly ascending indices into level_channels; {2} is the single-level ablation.
-  std::vector<int64_t> levels = {0, 1, 2};
-  /// Quantizer kind, see make_quantizer: "ema" | "loss".
-  std::string quantizer = "ema";
-  /// Codebook options, the same for every level; `codebook.dim` is d, the projection width (default 64),
-  /// `codebook.codebook_size` is K (default 512).
+  /// Levels tokenized, strictly ascending indices into level_channels; {2} is the single-level ablation
+  /// (`model.pat.levels`).
+  std::vector<int64_t> levels = pat_config_defaults().levels;
+  /// Quantizer kind, see make_quantizer: "ema" | "loss" (`model.pat.quantizer`).
+  std::string quantizer = pat_config_defaults().quantizer;
+  /// Codebook options, the same for every level; `codebook.dim` is d, the projection width,
+  /// `codebook.codebook_size` is K.
   QuantizerOptions codebook;
-  /// true ("decoupled", default): stop-gradient on the input levels, nothing reaches CLIP / CAT-Seg's
-  /// upsamplers through PAT. false ("coupled"): gradients flow into the inputs.
-  bool decoupled = true;
-  /// Bottom-up composition (add the previous used level's downsampled quantized map before quantizing).
-  bool compose = true;
+  /// true ("decoupled"): stop-gradient on the input levels, nothing reaches CLIP / CAT-Seg's
+  /// upsamplers through PAT. false ("coupled"): gradients flow into the inputs (`model.pat.decoupled`).
+  bool decoupled = pat_config_defaults().decoupled;
+  /// Bottom-up composition (add the previous used level's downsampled quantized map before quantizing;
+  /// `model.pat.compose`). false: every level is quantized from its own projection alone.
+  bool compose = pat_config_defaults().compose;
 };
 
 struct PyramidTokenizerOutput {
@@ -80,6 +82,9 @@ class PyramidTokenizerImpl : public torch::nn::Module {
   /// Installs the same hooks on every level's quantizer (see quantizer.h).
   void set_stats_reducer(const QuantizerStatsReducer& reducer);
   void set_restart_sync(const QuantizerRestartSync& sync);
+
+  /// Ends one optimizer step on every level's quantizer (dead-code restart, QuantizerImpl::end_step).
+  void end_step();
 
   const PyramidTokenizerOptions& options() const { return options_; }
   int64_t code_dim() const { return options_.codebook.dim; }

@@ -7,11 +7,22 @@
 /// ("ema", quantizer_ema.h) and LossQuantizer ("loss", quantizer_loss.h). A residual or product
 /// quantizer is one more subclass (ids then [B, M, H, W] for M codebooks) plus one line in the factory.
 ///
+/// Dead-code restart counts OPTIMIZER steps: every training-mode forward adds its (reduced) code counts to
+/// the current step, and `end_step()` (the trainer calls it once after each optimizer step, so with
+/// gradient accumulation several forwards make one step) ages the codes unused during the whole step and
+/// re-seeds those unused for `dead_code_steps` steps from the inputs of the step's last forward, drawn
+/// WITHOUT replacement (no two codes get the same input; when there are more dead codes than inputs, the
+/// longest-unused ones are re-seeded, lowest index first among equals, and the rest stay dead until the
+/// next step).
+///
 /// Distributed training: implementations pass their per-batch statistics through the optional stats
 /// reducer before anything is updated, draw the inputs that re-seed dead codes from the optional
 /// restart pool, and pass the chosen inputs through the optional restart sync. With a reducer that
 /// all-reduces (sums), a pool that all-gathers and a sync that broadcasts from rank 0, every rank keeps
 /// the same codebook, and that codebook is the one a single process with the whole batch would keep.
+///
+/// The nearest-code search always runs in float32 with autocast disabled: under bf16 autocast a matrix
+/// product of unit vectors rounds the similarities to 8 mantissa bits and flips near-tied assignments.
 
 #include <cstdint>
 #include <functional>
@@ -21,21 +32,22 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "pat/model/pat/defaults.h"
+
 namespace pat::model {
 
-/// Options shared by every quantizer kind (fields a kind does not use are ignored by it).
+/// Options shared by every quantizer kind (fields a kind does not use are ignored by it). Defaults are the
+/// config's (`model.pat.*`, defaults.h).
 struct QuantizerOptions {
-  /// d: channels of the input map and of every code.
-  int64_t dim = 64;
-  /// K: number of codes.
-  int64_t codebook_size = 512;
-  /// EMA decay of the code counts and sums, in [0, 1) (kind "ema").
-  double decay = 0.99;
-  /// Laplace-smoothing epsilon of the EMA counts, > 0 (kind "ema").
-  double epsilon = 1e-5;
-  /// A code unused for this many consecutive training steps is re-seeded from a random current input;
-  /// 0 disables restarts.
-  int64_t dead_code_steps = 100;
+  /// d: channels of the input map and of every code (`model.pat.code_dim`).
+  int64_t dim = pat_config_defaults().code_dim;
+  /// K: number of codes (`model.pat.codebook_size`).
+  int64_t codebook_size = pat_config_defaults().codebook_size;
+  /// EMA decay of the code counts and sums, in [0, 1) (kind "ema"; `model.pat.ema_decay`).
+  double decay = pat_config_defaults().ema_decay;
+  /// A code unused for this many consecutive optimizer steps (see end_step) is re-seeded from a random
+  /// input of the step; 0 disables restarts (`model.pat.dead_code_steps`).
+  int64_t dead_code_steps = pat_config_defaults().dead_code_steps;
 };
 
 /// What a quantizer returns. Losses are UNWEIGHTED: the model multiplies them by its loss weights
@@ -98,26 +110,33 @@ class QuantizerImpl : public torch::nn::Module {
   void set_restart_pool(QuantizerRestartPool pool) { restart_pool_ = std::move(pool); }
   void set_restart_sync(QuantizerRestartSync sync) { restart_sync_ = std::move(sync); }
 
-  /// [K] int64: consecutive training steps each code has gone unused (buffer "unused_steps").
+  /// [K] int64: consecutive optimizer steps each code has gone unused (buffer "unused_steps").
   const torch::Tensor& unused_steps() const { return unused_steps_; }
+
+  /// Ends one optimizer step: codes selected by no training forward since the previous call age by one
+  /// step, the others reset to 0, and codes unused for `dead_code_steps` steps are re-seeded (module
+  /// docs). Nothing happens when no training forward ran since the previous call. Under data parallelism
+  /// every rank must call it at the same step (it runs the restart pool and sync collectives).
+  void end_step();
 
  protected:
   /// Checks z and returns its rows [B*H*W, d] in `codes`' dtype.
   torch::Tensor rows_of(const torch::Tensor& z) const;
   /// Applies the stats reducer (if any) and checks it kept the shapes.
   void reduce_stats(std::vector<torch::Tensor>& stats) const;
-  /// Counts [K] (already reduced) -> indices [R] int64 of codes unused for dead_code_steps steps, whose
-  /// unused counter is reset; empty when restarts are off. Call once per training step.
-  torch::Tensor take_dead_codes(const torch::Tensor& counts);
-  /// R random rows of the restart pool of `rows` [N, d] (the rows themselves without a pool hook),
-  /// L2-normalized, passed through the restart sync: [R, d].
-  torch::Tensor restart_inputs(const torch::Tensor& rows, int64_t count) const;
+  /// Adds one training forward's counts [K] (already reduced) to the current step and keeps its rows
+  /// [N, d] (detached) as the step's restart candidates.
+  void record_step(const torch::Tensor& counts, const torch::Tensor& rows);
+  /// Overwrites dead codes `dead` [R] int64 with the L2-normalized inputs `fresh` [R, d] (no grad).
+  virtual void reseed(const torch::Tensor& dead, const torch::Tensor& fresh) = 0;
   /// Fills the statistics and the straight-through output shared by every kind.
   QuantizerOutput make_output(const torch::Tensor& z, const torch::Tensor& rows, const torch::Tensor& ids,
                               const torch::Tensor& selected, const torch::Tensor& counts) const;
 
   QuantizerOptions options_;
   torch::Tensor unused_steps_;
+  torch::Tensor step_counts_;   // [K] counts of the training forwards of the current step (undefined: none)
+  torch::Tensor restart_rows_;  // [N, d] inputs of the step's last training forward
   QuantizerStatsReducer stats_reducer_;
   QuantizerRestartPool restart_pool_;
   QuantizerRestartSync restart_sync_;
@@ -126,7 +145,7 @@ class QuantizerImpl : public torch::nn::Module {
 TORCH_MODULE(Quantizer);
 
 /// ids [N] of the nearest code (max cosine similarity, one matrix product) for rows [N, d] and
-/// codes [K, d], both L2-normalized.
+/// codes [K, d], both L2-normalized. Computed in float32 with autocast off, whatever the input dtypes.
 torch::Tensor quantizer_nearest(const torch::Tensor& rows, const torch::Tensor& codes);
 
 /// Perplexity exp(-sum p log p) of counts [K] (p = counts / sum; 0 log 0 = 0): scalar float32.

@@ -4,7 +4,8 @@
 /// "Codebook quantizer" (the alternative mode).
 ///
 /// The parameter "codebook" [K, d] is free; the codes used are its rows L2-normalized. Dead codes (unused
-/// for `dead_code_steps` training steps) are re-seeded from random current inputs, as for "ema".
+/// for `dead_code_steps` optimizer steps) are re-seeded at `end_step()` from inputs of the step, as for
+/// "ema" (quantizer.h); the per-forward counts go through the stats reducer only when restarts are on.
 /// Parameter "codebook" [K, d]; buffer "unused_steps" [K] int64.
 
 #include <torch/nn/pimpl.h>
@@ -24,6 +25,8 @@ class LossQuantizerImpl : public QuantizerImpl {
   torch::Tensor& codebook() { return codebook_; }
 
  private:
+  void reseed(const torch::Tensor& dead, const torch::Tensor& fresh) override;
+
   torch::Tensor codebook_;
 };
 
