@@ -14,6 +14,8 @@ set(PAT_ENGINE_SOURCES
   engine/eval/predictor.cpp
   engine/eval/prediction_scoring.cpp
   engine/eval/report.cpp
+  engine/eval/token_stats.cpp
+  engine/eval/tokenization.cpp
   engine/dist/communicator.cpp
   engine/dist/data_parallel.cpp
   engine/dist/env.cpp

@@ -34,15 +34,27 @@ cv::Mat prediction_panel(const torch::Tensor& image, const torch::Tensor& ground
   }
   PAT_CHECK(prediction.defined(), "prediction_panel: the prediction is undefined");
   panels.emplace_back(overlay_labels(image, prediction, num_classes, class_names, options), "prediction");
+  return titled_panels(panels, options.font_scale);
+}
 
-  const double scale =
-      options.font_scale > 0 ? options.font_scale : std::clamp(std::min(picture.rows, picture.cols) / 700.0, 0.4, 1.2);
+cv::Mat titled_panels(const std::vector<std::pair<cv::Mat, std::string>>& panels, double font_scale) {
+  PAT_CHECK(!panels.empty(), "titled_panels: no panels");
+  int height = 0;
+  for (const auto& [panel, title] : panels) {
+    PAT_CHECK(!panel.empty() && panel.type() == CV_8UC3, "titled_panels: expected CV_8UC3 panels (", title, ")");
+    height = std::max(height, panel.rows);
+  }
+  const cv::Mat& first = panels.front().first;
+  const double scale = font_scale > 0 ? font_scale : std::clamp(std::min(first.rows, first.cols) / 700.0, 0.4, 1.2);
   const int strip = detail::text_size("Hg", scale, 1).height * 2 + 6;
   const int gap = 4;
   std::vector<cv::Mat> row;
   for (size_t i = 0; i < panels.size(); ++i) {
-    if (i > 0) row.emplace_back(picture.rows + strip, gap, CV_8UC3, cv::Scalar(255, 255, 255));
-    row.push_back(titled(panels[i].first, panels[i].second, strip, scale));
+    if (i > 0) row.emplace_back(height + strip, gap, CV_8UC3, cv::Scalar(255, 255, 255));
+    cv::Mat panel = panels[i].first;
+    if (panel.rows < height)
+      cv::copyMakeBorder(panel, panel, 0, height - panel.rows, 0, 0, cv::BORDER_CONSTANT, cv::Scalar(255, 255, 255));
+    row.push_back(titled(panel, panels[i].second, strip, scale));
   }
   cv::Mat out;
   cv::hconcat(row, out);

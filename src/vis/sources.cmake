@@ -5,5 +5,6 @@ set(PAT_VIS_SOURCES
   vis/overlay.cpp
   vis/panel.cpp
   vis/plot.cpp
+  vis/codebook_atlas.cpp
   vis/detail/text.cpp
 )

@@ -110,5 +110,40 @@ check "scores without a config equal those with it" test "$(miou "$work/eval2/re
 fails_with "pat_infer with no run to default to" "no trained model in runs" bash -c "cd '$work' && \
   '$bin/pat_infer' '$img' --classes sky"
 
+# pat_tokenize: the tokenizer alone (tiny model: 32 px input, patch 8, K = 16; levels 16x16, 8x8, 4x4).
+img2=$(find "$data" -name '*.png' -path '*images*' | sort | sed -n 2p)
+labels=$(dirname "$(find "$data" -name '*.png' -path '*labels*' | head -n 1)")
+check "pat_tokenize two images, atlas, labels" "$bin/pat_tokenize" "$img" "$img2" --config "$cfg" --weights "$W" \
+  --output "$work/tok" --codebook-atlas --labels "$labels"
+check "pat_tokenize outputs: sizes, ids in [0, K), one colour per code" python3 "$src/tests/cli/check_tokens.py" \
+  "$work/tok" 16 0=16x16 1=8x8 2=4x4
+check "pat_tokenize atlases and NMI" test -s "$work/tok/atlas_l0.png" -a -s "$work/tok/atlas_l2.png" -a \
+  -n "$(grep '"nmi"' "$work/tok/summary.json")"
+check "pat_tokenize finds the run's config next to the weights" "$bin/pat_tokenize" "$img" --weights "$W" \
+  --output "$work/tok_run"
+python3 -c 'import json, struct, sys
+h = json.dumps({"clip.visual.conv1.weight": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + bytes(4))' "$work/no_pat.safetensors"
+fails_with "pat_tokenize weights without pat.*" "no PAT weights" "$bin/pat_tokenize" "$img" --config "$cfg" \
+  --weights "$work/no_pat.safetensors" --output "$work/tok_bad"
+fails_with "pat_tokenize weights that do not fit" "do not fit" "$bin/pat_tokenize" "$img" --config "$cfg" \
+  --weights "$W" --set model.pat.codebook_size=32 --output "$work/tok_bad"
+fails_with "pat_tokenize a config without PAT" "model.pat.enabled" "$bin/pat_tokenize" "$img" --config "$cfg" \
+  --weights "$W" --set model.pat.enabled=false --output "$work/tok_bad"
+fails_with "pat_tokenize missing image" "no such file" "$bin/pat_tokenize" "$work/missing.png" --config "$cfg" \
+  --weights "$W" --output "$work/tok_bad"
+mkdir -p "$work/empty_dir"
+fails_with "pat_tokenize empty directory" "no images" "$bin/pat_tokenize" "$work/empty_dir" --config "$cfg" \
+  --weights "$W" --output "$work/tok_bad"
+fails_with "pat_tokenize unknown flag" "" "$bin/pat_tokenize" "$img" --config "$cfg" --weights "$W" --nope
+fails_with "pat_tokenize bad image" "" "$bin/pat_tokenize" "$work/text.png" --config "$cfg" --weights "$W" \
+  --output "$work/tok_bad"
+fails_with "pat_tokenize image without a label map" "no label map" "$bin/pat_tokenize" "$img" --config "$cfg" \
+  --weights "$W" --labels "$work/empty_dir" --output "$work/tok_bad"
+check "pat_tokenize with no --weights/--config uses the newest run" bash -c "cd '$work/proj' && \
+  '$bin/pat_tokenize' '$img' --output tok 2> err.txt && test -s 'tok/summary.json' && \
+  grep -m1 . err.txt | grep -q 'model runs/tiny/model_final.pt (newest'"
+check "no pat_tokenize output after the failures" test -z "$(ls "$work/tok_bad" 2> /dev/null)"
+
 echo "$((failures)) failed"
 [ "$failures" -eq 0 ]

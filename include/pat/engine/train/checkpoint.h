@@ -4,6 +4,7 @@
 /// checkpoint. Also the plain weight files (`model_final.pt`, `.safetensors`).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,15 @@ void save_weights(const std::string& path, const torch::nn::Module& model);
 /// Loads weights written by `save_weights` or the model part of a checkpoint, strictly (every tensor of
 /// the model must be present with the same shape; extra tensors are an error too). Errors list names.
 void load_weights(const std::string& path, torch::nn::Module& model);
+
+/// Every tensor of a weights file (`save_weights`' output, either format) or of a checkpoint's model part,
+/// by name, on the CPU. A missing or unreadable file is a `pat::Error` naming the path.
+std::map<std::string, torch::Tensor> read_weights(const std::string& path);
+
+/// Copies `tensors` into the model's parameters and buffers of the same names, strictly (as
+/// `load_weights`); `what` names the source in errors ("weights run/model_final.pt").
+void assign_weights(torch::nn::Module& model, const std::map<std::string, torch::Tensor>& tensors,
+                    const std::string& what);
 
 /// The newest `model_*.pt` checkpoint in `dir` by step (`last.pt` wins when present); "" when none.
 std::string find_latest_checkpoint(const std::string& dir);
