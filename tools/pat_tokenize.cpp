@@ -11,7 +11,6 @@
 #include "pat/engine/eval/predictor.h"
 #include "pat/engine/eval/tokenization.h"
 
-
 int main(int argc, char** argv) {
   auto app = pat::app::make_app(
       "pat_tokenize",
