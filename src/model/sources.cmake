@@ -25,4 +25,5 @@ set(PAT_MODEL_SOURCES
   model/catseg/catseg_presets.cpp
   model/catseg/seg_loss.cpp
   model/seg_model.cpp
+  model/catseg_checkpoint.cpp
 )

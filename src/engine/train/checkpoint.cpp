@@ -143,12 +143,9 @@ void save_weights(const std::string& path, const torch::nn::Module& model) {
   write_atomic(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-void load_weights(const std::string& path, torch::nn::Module& model) {
+std::map<std::string, torch::Tensor> read_weights(const std::string& path) {
   PAT_CHECK(fs::exists(path), "weights ", path, ": no such file");
-  if (fs::path(path).extension() == ".safetensors") {
-    assign(model, read_safetensors(path).tensors, "weights " + path);
-    return;
-  }
+  if (fs::path(path).extension() == ".safetensors") return read_safetensors(path).tensors;
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
@@ -156,11 +153,12 @@ void load_weights(const std::string& path, torch::nn::Module& model) {
     PAT_FAIL("weights ", path, ": not a PAT weights file (", e.what_without_backtrace(), ")");
   }
   torch::serialize::InputArchive nested;
-  if (archive.try_read("model", nested)) {  // a full checkpoint
-    assign(model, read_model_archive(nested, archive_keys(nested)), "weights " + path);
-  } else {
-    assign(model, read_model_archive(archive, archive_keys(archive)), "weights " + path);
-  }
+  if (archive.try_read("model", nested)) return read_model_archive(nested, archive_keys(nested));  // a checkpoint
+  return read_model_archive(archive, archive_keys(archive));
+}
+
+void load_weights(const std::string& path, torch::nn::Module& model) {
+  assign(model, read_weights(path), "weights " + path);
 }
 
 std::string find_latest_checkpoint(const std::string& dir) {

@@ -20,6 +20,7 @@
 #include "pat/engine/dist/data_parallel.h"
 #include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
+#include "pat/engine/train/init_weights.h"
 #include "pat/engine/train/lr_schedule.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/signals.h"
@@ -142,6 +143,13 @@ TrainResult Trainer::run(const std::string& resume) {
   }
 
   model::SegModel model(config_.model);
+  if (checkpoint.empty() && !config_.model.init_weights.empty()) {
+    const auto report = init_weights(*model, config_.model.init_weights);
+    if (main) PAT_LOG_INFO("{}", format_init_report(report));
+  } else if (checkpoint.empty() && config_.model.clip.weights.empty() && config_.model.clip.arch != "custom" && main) {
+    PAT_LOG_WARN("model.clip.weights and model.init_weights are empty: CLIP {} starts from random weights",
+                 config_.model.clip.arch);
+  }
   model->set_classes(classes);
   place_module(*model, device_, config_.runtime.channels_last);
   model->train();

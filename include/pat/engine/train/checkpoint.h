@@ -4,6 +4,7 @@
 /// checkpoint. Also the plain weight files (`model_final.pt`, `.safetensors`).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ void save_weights(const std::string& path, const torch::nn::Module& model);
 /// Loads weights written by `save_weights` or the model part of a checkpoint, strictly (every tensor of
 /// the model must be present with the same shape; extra tensors are an error too). Errors list names.
 void load_weights(const std::string& path, torch::nn::Module& model);
+
+/// The tensors `load_weights` would assign, by name (a `.safetensors` file, a `save_weights` archive or
+/// the model part of a checkpoint); an unreadable file is a `pat::Error`.
+std::map<std::string, torch::Tensor> read_weights(const std::string& path);
 
 /// The newest `model_*.pt` checkpoint in `dir` by step (`last.pt` wins when present); "" when none.
 std::string find_latest_checkpoint(const std::string& dir);
