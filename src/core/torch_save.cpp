@@ -146,6 +146,7 @@ void collect(Archive& archive, const detail::PickleValue& dict, const std::strin
       collect(archive, *value, name + ".", out);
     } else {
       out.skipped.emplace_back(name, value->describe() + ", not a tensor");
+      if (value->kind == Kind::kObject) PAT_LOG_WARN("skipped {}: a {} (not rebuilt)", name, value->describe());
     }
   }
 }

@@ -1,5 +1,6 @@
 // Converting official CAT-Seg checkpoints (tiny ones in the official layout, tools/gen_catseg_checkpoints.py),
 // initialising models from them, and the converted model's logits against the Python reference.
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 
@@ -147,6 +148,8 @@ TEST(CatSegConvert, ConvertedLogitsMatchReference) {
   auto logits = model->logits(ref.at("images"));
   ASSERT_EQ(logits.sizes(), ref.at("logits").sizes());
   const double diff = (logits - ref.at("logits")).abs().max().item<double>();
+  std::printf("tiny parity: max |logits - reference| = %.3g (logits up to %.3g)\n", diff,
+              ref.at("logits").abs().max().item<double>());
   EXPECT_LT(diff, 1e-4) << "max |logits - reference| = " << diff;
   EXPECT_GT(ref.at("logits").abs().max().item<double>(), 0.1);  // not a degenerate reference
 }
