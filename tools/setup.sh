@@ -12,6 +12,7 @@ PACKAGES=(
   libgloo-dev                           # needed by LibTorch's distributed (c10d) headers
   libopencv-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libicu-dev zlib1g-dev libgtest-dev libgmock-dev
+  python3-torch python3-numpy           # fixture generators (tools/gen_*.py); full-size conversion tests
 )
 
 SUDO=""

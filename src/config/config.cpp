@@ -314,6 +314,7 @@ void describe_model(Fields& f, ModelConfig& c) {
   f.section("head", [&c](Fields& s) { describe_head(s, c.head); });
   f.section("pat", [&c](Fields& s) { describe_pat(s, c.pat); });
   f.number("clip_lr_multiplier", c.clip_lr_multiplier, Bound::kNonNegative);
+  f.text("init_weights", c.init_weights);
 }
 
 void describe_data(Fields& f, DataConfig& c) {

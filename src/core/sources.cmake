@@ -5,6 +5,8 @@ set(PAT_CORE_SOURCES
   core/precision.cpp
   core/npy.cpp
   core/safetensors.cpp
+  core/torch_save.cpp
+  core/detail/pickle.cpp
   core/fs.cpp
   core/resources.cpp
   core/progress.cpp

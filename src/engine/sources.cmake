@@ -1,6 +1,7 @@
 set(PAT_ENGINE_SOURCES
   engine/datasets.cpp
   engine/train/checkpoint.cpp
+  engine/train/init_weights.cpp
   engine/train/lr_schedule.cpp
   engine/train/metrics_log.cpp
   engine/train/signals.cpp

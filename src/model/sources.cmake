@@ -26,4 +26,5 @@ set(PAT_MODEL_SOURCES
   model/catseg/seg_loss.cpp
   model/seg_model.cpp
   model/pat/standalone_tokenizer.cpp
+  model/catseg_checkpoint.cpp
 )

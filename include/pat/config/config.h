@@ -92,6 +92,9 @@ struct ModelConfig {
   HeadConfig head;
   PatConfig pat;
   double clip_lr_multiplier = 0.01;  ///< CLIP parameters train at lr × this
+  /// Weights to start training from, matched by name (PAT checkpoints, model_final files, pat_convert outputs,
+  /// official CAT-Seg checkpoints); tensors the file lacks keep their initial values. Empty = none.
+  std::string init_weights;
 };
 
 /// `data:` datasets and augmentation.

@@ -23,6 +23,7 @@
 #include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
 #include "pat/engine/train/grad_clip.h"
+#include "pat/engine/train/init_weights.h"
 #include "pat/engine/train/lr_schedule.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/signals.h"
@@ -264,6 +265,15 @@ class TrainingRun {
   /// The model on its device in training mode, and AdamW over its parameter groups.
   void prepare_model() {
     model_ = model::SegModel(config_.model);
+    // model.init_weights: name-matched start (e.g. PAT from a converted CAT-Seg); a resume overrides it.
+    if (checkpoint_.empty() && !config_.model.init_weights.empty()) {
+      const auto report = init_weights(*model_, config_.model.init_weights);
+      if (main_) PAT_LOG_INFO("{}", format_init_report(report));
+    } else if (checkpoint_.empty() && config_.model.clip.weights.empty() && config_.model.clip.arch != "custom" &&
+               main_) {
+      PAT_LOG_WARN("model.clip.weights and model.init_weights are empty: CLIP {} starts from random weights",
+                   config_.model.clip.arch);
+    }
     model_->set_classes(classes_);
     place_module(*model_, device_, config_.runtime.channels_last);
     model_->train();
