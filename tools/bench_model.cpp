@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
     if (!sweep.empty()) {
       json rows = json::array();
       say(quiet,
-          "| classes | eval ms/image | peak RSS MiB | RSS before MiB | text embedding ms "
+          "| classes | eval ms/image | peak RSS MiB | RSS before MiB | first forward ms (with the text embeddings) "
           "|\n|---:|---:|---:|---:|---:|\n");
       for (int64_t n : sweep) {
         bench.set_classes(n);
