@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 
 namespace pat::clip {
 namespace {
@@ -74,10 +75,12 @@ torch::Tensor ClipModelImpl::encode_image(const torch::Tensor& image) {
 }
 
 VisionFeatures ClipModelImpl::encode_image_dense(const torch::Tensor& image, const std::vector<int64_t>& taps) {
+  PAT_PROFILE_SCOPE("clip.visual");
   return visual->features(image, taps);
 }
 
 torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids) {
+  PAT_PROFILE_SCOPE("clip.text");
   PAT_CHECK(ids.dim() == 2 && ids.size(1) > 0 && ids.size(1) <= architecture_.context_length,
             "CLIP encode_text: expected token ids [N, L] with 0 < L <= ", architecture_.context_length, ", got ",
             ids.sizes());

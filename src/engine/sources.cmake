@@ -21,4 +21,7 @@ set(PAT_ENGINE_SOURCES
   engine/dist/data_parallel.cpp
   engine/dist/env.cpp
   engine/dist/launcher.cpp
+  engine/bench/measure.cpp
+  engine/bench/op_profiler.cpp
+  engine/bench/model_bench.cpp
 )

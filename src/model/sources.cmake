@@ -24,6 +24,7 @@ set(PAT_MODEL_SOURCES
   model/catseg/catseg_head.cpp
   model/catseg/catseg_presets.cpp
   model/catseg/seg_loss.cpp
+  model/catseg/fast_paths.cpp
   model/seg_model.cpp
   model/pat/standalone_tokenizer.cpp
   model/catseg_checkpoint.cpp

@@ -18,4 +18,10 @@ torch::Tensor AggregatorLayerImpl::forward(const torch::Tensor& x, const torch::
   return attention(swin_block(x, appearance_guidance), text_guidance);
 }
 
+torch::Tensor AggregatorLayerImpl::forward_tokens(const torch::Tensor& x, const torch::Tensor& appearance_guidance,
+                                                  const torch::Tensor& text_guidance, bool in_place) {
+  auto y = swin_block->forward_tokens(x, appearance_guidance, in_place);
+  return attention->forward_tokens(y, text_guidance, /*in_place=*/true);  // y is this layer's own tensor
+}
+
 }  // namespace pat::model

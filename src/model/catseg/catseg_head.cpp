@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 #include "pat/model/catseg/class_pruning.h"
 #include "pat/model/catseg/cost_volume.h"
+#include "pat/model/catseg/fast_paths.h"
 
 namespace pat::model {
 
@@ -95,44 +97,96 @@ CatSegHeadOutput CatSegHeadImpl::forward_detailed(const torch::Tensor& image_emb
             "], got ", decoder_guidance2.sizes());
   const int64_t num_classes = text_embeddings.size(1);
 
+  const auto& fast = catseg_fast_paths();
+  const auto memory_format = fast.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const bool grad = torch::GradMode::is_enabled();
+
   CatSegHeadOutput out;
   // Cost volume [B, P, T, h, w]; prune to the best pad_len classes per image when T > pad_len.
-  auto corr = cosine_cost_volume(image_embeddings, text_embeddings);
-  torch::Tensor text = text_embeddings;
-  if (o.pad_len > 0 && num_classes > o.pad_len) {
-    out.selected_classes = select_top_classes(corr, o.pad_len);
-    corr = gather_classes(corr.transpose(1, 2), out.selected_classes).transpose(1, 2);
-    text = gather_classes(F::normalize(text_embeddings, F::NormalizeFuncOptions().dim(-1)), out.selected_classes);
+  torch::Tensor corr, text = text_embeddings;
+  {
+    PAT_PROFILE_SCOPE("catseg.cost_volume");
+    corr = cosine_cost_volume(image_embeddings, text_embeddings);
+    if (o.pad_len > 0 && num_classes > o.pad_len) {
+      out.selected_classes = select_top_classes(corr, o.pad_len);
+      corr = gather_classes(corr.transpose(1, 2), out.selected_classes).transpose(1, 2);
+      text = gather_classes(F::normalize(text_embeddings, F::NormalizeFuncOptions().dim(-1)), out.selected_classes);
+    }
   }
-  const int64_t t = corr.size(2), p = corr.size(1);
+  const int64_t t = corr.size(2), p = corr.size(1), c = o.hidden_dim;
 
-  // Per-class 7x7 embedding: [B, C, T, h, w].
-  auto x = conv1(corr.transpose(1, 2).reshape({b * t, p, h, w}));
-  x = x.view({b, t, o.hidden_dim, h, w}).permute({0, 2, 1, 3, 4});
+  // Per-class 7x7 embedding, tokens-last: [B, T, h, w, C].
+  torch::Tensor x;
+  {
+    PAT_PROFILE_SCOPE("catseg.embed");
+    auto planes = corr.transpose(1, 2).reshape({b * t, p, h, w});
+    torch::Tensor y;
+    if (fast.channels_last)
+      y = F::conv2d(planes.contiguous(memory_format), conv1->weight.contiguous(memory_format),
+                    F::Conv2dFuncOptions().bias(conv1->bias).padding(3));
+    else
+      y = conv1(planes);
+    x = y.permute({0, 2, 3, 1}).contiguous().view({b, t, h, w, c});
 
-  // Guidances.
-  out.appearance_guidance = guidance_projection->forward(image_embeddings);
-  check_residual(residuals.appearance, out.appearance_guidance, "appearance");
-  if (residuals.appearance.defined()) out.appearance_guidance = out.appearance_guidance + residuals.appearance;
-  const torch::Tensor* decoder_inputs[2] = {&decoder_guidance1, &decoder_guidance2};
-  const torch::Tensor* decoder_residuals[2] = {&residuals.decoder1, &residuals.decoder2};
-  for (int i = 0; i < 2; ++i) {
-    auto g = decoder_guidance_projection[i]->as<nn::Sequential>()->forward(*decoder_inputs[i]);
-    check_residual(*decoder_residuals[i], g, i == 0 ? "decoder1" : "decoder2");
-    if (decoder_residuals[i]->defined()) g = g + *decoder_residuals[i];
-    out.decoder_guidance.push_back(g);
+    // Guidances.
+    out.appearance_guidance = guidance_projection->forward(image_embeddings);
+    check_residual(residuals.appearance, out.appearance_guidance, "appearance");
+    if (residuals.appearance.defined()) out.appearance_guidance = out.appearance_guidance + residuals.appearance;
+    const torch::Tensor* decoder_inputs[2] = {&decoder_guidance1, &decoder_guidance2};
+    const torch::Tensor* decoder_residuals[2] = {&residuals.decoder1, &residuals.decoder2};
+    for (int i = 0; i < 2; ++i) {
+      auto g = decoder_guidance_projection[i]->as<nn::Sequential>()->forward(*decoder_inputs[i]);
+      check_residual(*decoder_residuals[i], g, i == 0 ? "decoder1" : "decoder2");
+      if (decoder_residuals[i]->defined()) g = g + *decoder_residuals[i];
+      out.decoder_guidance.push_back(g);
+    }
+    auto text_mean = text.mean(2);
+    out.text_guidance = text_guidance_projection->forward(text_mean / text_mean.norm(2, -1, /*keepdim=*/true));
   }
-  auto text_mean = text.mean(2);
-  out.text_guidance = text_guidance_projection->forward(text_mean / text_mean.norm(2, -1, /*keepdim=*/true));
 
-  for (const auto& layer : *layers)
-    x = layer->as<AggregatorLayer>()->forward(x, out.appearance_guidance, out.text_guidance);
+  // Aggregator layers; the decoder reads every class map as [B*T, C, h, w].
+  torch::Tensor maps;
+  if (fast.tokens_last) {
+    for (const auto& layer : *layers)
+      x = layer->as<AggregatorLayer>()->forward_tokens(x, out.appearance_guidance, out.text_guidance,
+                                                       /*in_place=*/!grad);
+    maps = x.view({b * t, h, w, c}).permute({0, 3, 1, 2});
+  } else {
+    auto xb = x.permute({0, 4, 1, 2, 3});  // [B, C, T, h, w]
+    for (const auto& layer : *layers)
+      xb = layer->as<AggregatorLayer>()->forward(xb, out.appearance_guidance, out.text_guidance);
+    maps = xb.permute({0, 2, 1, 3, 4}).reshape({b * t, c, h, w});
+  }
+  x = torch::Tensor();
+  maps = maps.contiguous(memory_format);
 
-  // Upsampling decoder on every class map: [B*T, C, h, w] -> [B, T, 4h, 4w].
-  auto y = x.permute({0, 2, 1, 3, 4}).reshape({b * t, o.hidden_dim, h, w});
-  y = decoder1(y, out.decoder_guidance[0]);
-  y = decoder2(y, out.decoder_guidance[1]);
-  auto logits = head(y).view({b, t, y.size(2), y.size(3)});
+  // Upsampling decoder on every class map: [B*T, C, h, w] -> [B, T, 4h, 4w], in chunks of classes
+  // without gradients.
+  PAT_PROFILE_SCOPE("catseg.decoder");
+  auto decode = [&](const torch::Tensor& rows, int64_t image, int64_t count) {
+    auto g1 = out.decoder_guidance[0], g2 = out.decoder_guidance[1];
+    if (count < b) {
+      g1 = g1.narrow(0, image, count);
+      g2 = g2.narrow(0, image, count);
+    }
+    auto y = decoder2(decoder1(rows, g1), g2);
+    return head(y);  // [rows, 1, 4h, 4w]
+  };
+  const int64_t d0 = o.decoder_dims[0], d1 = o.decoder_dims[1];
+  const int64_t row_bytes = 4 * (4 * h * w * (c + 5 * d0) + 16 * h * w * (d0 + 5 * d1 + 1));
+  const int64_t chunk = catseg_chunk_items(b * t, row_bytes);
+  torch::Tensor logits;
+  if (chunk >= b * t) {
+    logits = decode(maps, 0, b).view({b, t, 4 * h, 4 * w});
+  } else {
+    logits = torch::empty({b, t, 4 * h, 4 * w}, maps.options().memory_format(at::MemoryFormat::Contiguous));
+    auto rows_out = logits.view({b * t, 4 * h, 4 * w});
+    for (int64_t image = 0; image < b; ++image)
+      for (int64_t t0 = 0; t0 < t; t0 += chunk) {
+        const int64_t r0 = image * t + t0, len = std::min(chunk, t - t0);
+        rows_out.narrow(0, r0, len).copy_(decode(maps.narrow(0, r0, len), image, 1).view({len, 4 * h, 4 * w}));
+      }
+  }
   out.logits = out.selected_classes.defined() ? scatter_classes(logits, out.selected_classes, num_classes) : logits;
   return out;
 }

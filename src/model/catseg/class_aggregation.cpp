@@ -1,8 +1,12 @@
 #include "pat/model/catseg/class_aggregation.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
+#include "pat/model/catseg/fast_paths.h"
 
 namespace pat::model {
 
@@ -32,50 +36,84 @@ int64_t ClassAggregationImpl::current_pooling_size() const {
 }
 
 torch::Tensor ClassAggregationImpl::forward(const torch::Tensor& x, const torch::Tensor& guidance) {
+  PAT_CHECK(x.dim() == 5 && x.size(1) == options.hidden_dim, "ClassAggregation: expected [B, ", options.hidden_dim,
+            ", T, H, W], got ", x.sizes());
+  return forward_tokens(x.permute({0, 2, 3, 4, 1}), guidance).permute({0, 4, 1, 2, 3});
+}
+
+torch::Tensor ClassAggregationImpl::forward_tokens(const torch::Tensor& x, const torch::Tensor& guidance,
+                                                   bool in_place) {
+  PAT_PROFILE_SCOPE("catseg.class_aggregation");
   const int64_t c = options.hidden_dim, cg = options.guidance_dim;
-  PAT_CHECK(x.dim() == 5 && x.size(1) == c, "ClassAggregation: expected [B, ", c, ", T, H, W], got ", x.sizes());
-  const int64_t b = x.size(0), t = x.size(2), h = x.size(3), w = x.size(4);
+  PAT_CHECK(x.dim() == 5 && x.size(4) == c, "ClassAggregation: expected tokens [B, T, H, W, ", c, "], got ", x.sizes());
+  const int64_t b = x.size(0), t = x.size(1), h = x.size(2), w = x.size(3);
   if (cg > 0)
     PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) == b && guidance.size(1) == t &&
                   guidance.size(2) == cg,
               "ClassAggregation: expected guidance [", b, ", ", t, ", ", cg, "], got ",
               guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
 
-  // Pool each class's map: [B, C, T, h, w].
-  const int64_t pool = current_pooling_size();
-  torch::Tensor pooled = x;
-  if (pool > 1) {
-    auto per_class = x.permute({0, 2, 1, 3, 4}).reshape({b * t, c, h, w});
-    pooled = F::avg_pool2d(per_class, F::AvgPool2dFuncOptions(pool));
-    pooled = pooled.view({b, t, c, pooled.size(2), pooled.size(3)}).permute({0, 2, 1, 3, 4});
-  }
-  const int64_t hp = pooled.size(3), wp = pooled.size(4);
-
   // Pad the class axis with learned tokens / guidance.
-  torch::Tensor g = guidance;
   const bool pad = options.pad_len > 0 && t < options.pad_len;
   const int64_t tp = pad ? options.pad_len : t;
-  if (pad) {
-    auto tokens = padding_tokens.view({1, c, 1, 1, 1}).expand({b, c, tp - t, hp, wp});
-    pooled = torch::cat({pooled, tokens}, 2);
-    if (cg > 0) g = torch::cat({g, padding_guidance.expand({b, tp - t, cg})}, 1);
+  torch::Tensor g = guidance;  // [B, Tp, Cg]
+  if (pad && cg > 0) g = torch::cat({g, padding_guidance.expand({b, tp - t, cg})}, 1);
+  // One transformer layer over the class axis of every pixel: seq [N, Tp, C], guidance row n / (N / B).
+  auto layer = [&](torch::Tensor s) {
+    s = s + attention(norm1(s), g);
+    auto delta = MLP->forward(norm2(s));
+    return torch::GradMode::is_enabled() ? s + delta : s.add_(delta);
+  };
+  auto tokens = [&](int64_t count, int64_t hp, int64_t wp) {  // the learned padding [B, hp, wp, Tp - T, C]
+    return padding_tokens.view({1, 1, 1, 1, c}).expand({count, hp, wp, tp - t, c});
+  };
+
+  const int64_t pool = current_pooling_size();
+  // Intermediates per pixel: about 14 C-wide copies of its class sequence.
+  const int64_t chunk = pool == 1 ? catseg_chunk_items(h * w, 4 * tp * c * 14) : h * w;
+  if (chunk < h * w) {
+    // Pixels are independent without pooling: gather each chunk's sequences, add the layer's output.
+    auto xv = x.reshape({b, t, h * w, c});
+    auto out = in_place && x.is_contiguous() ? xv : xv.clone();
+    for (int64_t image = 0; image < b; ++image) {
+      auto gi = cg > 0 ? g.narrow(0, image, 1) : g;
+      for (int64_t p0 = 0; p0 < h * w; p0 += chunk) {
+        const int64_t len = std::min(chunk, h * w - p0);
+        auto seq = torch::empty({len, tp, c}, x.options());
+        seq.narrow(1, 0, t).copy_(xv[image].narrow(1, p0, len).transpose(0, 1));
+        if (pad) seq.narrow(1, t, tp - t).copy_(padding_tokens.view({1, 1, c}).expand({len, tp - t, c}));
+        seq = seq + attention(norm1(seq), gi);
+        seq.add_(MLP->forward(norm2(seq)));
+        out[image].narrow(1, p0, len).add_(seq.narrow(1, 0, t).transpose(0, 1));
+      }
+    }
+    return out.view({b, t, h, w, c});
   }
 
-  // Sequences over classes, one per pooled pixel: [(B hp wp), Tp, C].
-  auto seq = pooled.permute({0, 3, 4, 2, 1}).reshape({b * hp * wp, tp, c});
-  torch::Tensor seq_guidance;
-  if (cg > 0) seq_guidance = g.unsqueeze(1).expand({b, hp * wp, tp, cg}).reshape({b * hp * wp, tp, cg});
-  seq = seq + attention(norm1(seq), seq_guidance);
-  seq = seq + MLP->forward(norm2(seq));
+  // Pool each class's map: [B, T, hp, wp, C].
+  torch::Tensor pooled = x;
+  if (pool > 1) {
+    auto maps = x.reshape({b * t, h, w, c}).permute({0, 3, 1, 2});
+    pooled = F::avg_pool2d(maps, F::AvgPool2dFuncOptions(pool)).permute({0, 2, 3, 1});
+    pooled = pooled.reshape({b, t, pooled.size(1), pooled.size(2), c});
+  }
+  const int64_t hp = pooled.size(2), wp = pooled.size(3);
+  auto seq = pooled.permute({0, 2, 3, 1, 4});  // [B, hp, wp, T, C]
+  if (pad) seq = torch::cat({seq, tokens(b, hp, wp)}, 3);
+  seq = layer(seq.reshape({b * hp * wp, tp, c}));
 
   // Back to maps, upsample to the input grid, drop the padding.
-  auto maps = seq.view({b, hp, wp, tp, c}).permute({0, 3, 4, 1, 2}).reshape({b * tp, c, hp, wp});
-  if (hp != h || wp != w)
-    maps = F::interpolate(
-        maps, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(true));
-  auto up = maps.view({b, tp, c, h, w}).permute({0, 2, 1, 3, 4});
-  if (pad) up = up.narrow(2, 0, t);
-  return x + up;
+  auto up = seq.view({b, hp, wp, tp, c}).narrow(3, 0, t).permute({0, 3, 1, 2, 4});  // [B, T, hp, wp, C]
+  if (hp != h || wp != w) {
+    auto maps = up.reshape({b * t, hp, wp, c}).permute({0, 3, 1, 2});
+    up = F::interpolate(
+             maps,
+             F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(true))
+             .permute({0, 2, 3, 1})
+             .reshape({b, t, h, w, c});
+  }
+  if (in_place && !torch::GradMode::is_enabled() && x.is_contiguous()) return x.view({b, t, h, w, c}).add_(up);
+  return (x + up).contiguous();
 }
 
 }  // namespace pat::model

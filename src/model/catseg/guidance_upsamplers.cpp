@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 
 namespace pat::model {
 
@@ -20,6 +21,7 @@ GuidanceUpsamplersImpl::GuidanceUpsamplersImpl(const GuidanceUpsamplersOptions& 
 
 std::tuple<torch::Tensor, torch::Tensor> GuidanceUpsamplersImpl::forward(const torch::Tensor& shallow_tap,
                                                                          const torch::Tensor& deep_tap) {
+  PAT_PROFILE_SCOPE("catseg.upsamplers");
   PAT_CHECK(shallow_tap.dim() == 4 && shallow_tap.size(1) == options.width, "GuidanceUpsamplers: expected [B, ",
             options.width, ", h, w] for the shallow tap, got ", shallow_tap.sizes());
   PAT_CHECK(deep_tap.dim() == 4 && deep_tap.size(1) == options.width, "GuidanceUpsamplers: expected [B, ",

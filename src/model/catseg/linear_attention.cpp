@@ -3,8 +3,11 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/model/catseg/fast_paths.h"
 
 namespace pat::model {
+
+namespace F = torch::nn::functional;
 
 torch::Tensor linear_attention(const torch::Tensor& queries, const torch::Tensor& keys, const torch::Tensor& values,
                                double eps) {
@@ -18,9 +21,9 @@ torch::Tensor linear_attention(const torch::Tensor& queries, const torch::Tensor
   auto q = (torch::elu(queries) + 1).permute({0, 2, 1, 3});
   auto k = (torch::elu(keys) + 1).permute({0, 2, 1, 3});
   auto v = (values / s).permute({0, 2, 1, 3});
-  auto kv = torch::matmul(k.transpose(-2, -1), v);                  // [N, H, D, Dv]
+  auto kv = catseg_bmm(k.transpose(-2, -1), v);                     // [N, H, D, Dv]
   auto z = 1.0 / (torch::matmul(q, k.sum(2).unsqueeze(-1)) + eps);  // [N, H, L, 1]
-  auto out = torch::matmul(q, kv) * z * s;                          // [N, H, L, Dv]
+  auto out = catseg_bmm(q, kv) * z * s;                             // [N, H, L, Dv]
   return out.permute({0, 2, 1, 3}).contiguous();
 }
 
@@ -35,20 +38,34 @@ LinearAttentionLayerImpl::LinearAttentionLayerImpl(const LinearAttentionLayerOpt
 }
 
 torch::Tensor LinearAttentionLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& guidance) {
-  PAT_CHECK(x.dim() == 3 && x.size(2) == options.hidden_dim, "LinearAttentionLayer: expected [N, L, ",
-            options.hidden_dim, "], got ", x.sizes());
-  const int64_t n = x.size(0), l = x.size(1), heads = options.num_heads, hd = options.hidden_dim / heads;
-  torch::Tensor qk_in = x;
-  if (options.guidance_dim > 0) {
-    PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) == n && guidance.size(1) == l &&
-                  guidance.size(2) == options.guidance_dim,
-              "LinearAttentionLayer: expected guidance [", n, ", ", l, ", ", options.guidance_dim, "], got ",
+  const int64_t c = options.hidden_dim, cg = options.guidance_dim;
+  PAT_CHECK(x.dim() == 3 && x.size(2) == c, "LinearAttentionLayer: expected [N, L, ", c, "], got ", x.sizes());
+  const int64_t n = x.size(0), l = x.size(1), heads = options.num_heads, hd = c / heads;
+  if (cg > 0)
+    PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) > 0 && n % guidance.size(0) == 0 &&
+                  guidance.size(1) == l && guidance.size(2) == cg,
+              "LinearAttentionLayer: expected guidance [G, ", l, ", ", cg, "] with G dividing ", n, ", got ",
               guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
-    qk_in = torch::cat({x, guidance}, -1);
+  if (!catseg_fast_paths().factored_guidance) {
+    torch::Tensor qk_in = x;
+    if (cg > 0) {
+      const int64_t groups = guidance.size(0);
+      qk_in = torch::cat({x, guidance.unsqueeze(1).expand({groups, n / groups, l, cg}).reshape({n, l, cg})}, -1);
+    }
+    auto out = linear_attention(q(qk_in).view({n, l, heads, hd}), k(qk_in).view({n, l, heads, hd}),
+                                v(x).view({n, l, heads, hd}));
+    return out.view({n, l, c});
   }
-  auto out = linear_attention(q(qk_in).view({n, l, heads, hd}), k(qk_in).view({n, l, heads, hd}),
-                              v(x).view({n, l, heads, hd}));
-  return out.view({n, l, options.hidden_dim});
+  // One product for the features' q, k, v; the guidance's share of q and k once per guidance row.
+  auto qkv = F::linear(x, torch::cat({q->weight.narrow(1, 0, c), k->weight.narrow(1, 0, c), v->weight}, 0),
+                       torch::cat({q->bias, k->bias, v->bias}, 0));  // [N, L, 3C]
+  if (cg > 0) {
+    const int64_t groups = guidance.size(0);
+    auto g = F::linear(guidance, torch::cat({q->weight.narrow(1, c, cg), k->weight.narrow(1, c, cg)}, 0));
+    qkv.view({groups, n / groups, l, 3 * c}).narrow(-1, 0, 2 * c).add_(g.unsqueeze(1));
+  }
+  auto part = [&](int64_t i) { return qkv.narrow(-1, i * c, c).view({n, l, heads, hd}); };
+  return linear_attention(part(0), part(1), part(2)).view({n, l, c});
 }
 
 }  // namespace pat::model

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/model/catseg/fast_paths.h"
 #include "pat/model/catseg/swin_window.h"
 
 namespace pat::model {
@@ -42,25 +43,42 @@ SwinBlockImpl::SwinBlockImpl(const SwinBlockOptions& options_) : options(options
 
 torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& guidance) {
   const int64_t h = options.input_resolution[0], w = options.input_resolution[1], c = options.dim;
+  const int64_t cg = options.guidance_dim;
   PAT_CHECK(x.dim() == 3 && x.size(1) == h * w && x.size(2) == c, "SwinBlock: expected [B', ", h * w, ", ", c,
             "], got ", x.sizes());
   const int64_t b = x.size(0);
+  if (cg > 0)
+    PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) > 0 && b % guidance.size(0) == 0 &&
+                  guidance.size(1) == h * w && guidance.size(2) == cg,
+              "SwinBlock: expected guidance [G, ", h * w, ", ", cg, "] with G dividing ", b, ", got ",
+              guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
+  const int64_t n = window_ * window_, num_windows = (h / window_) * (w / window_);
+  auto shifted = [&](torch::Tensor t, int64_t s) { return s == 0 ? t : torch::roll(t, {s, s}, {1, 2}); };
   auto shortcut = x;
   auto y = norm1(x).view({b, h, w, c});
-  if (options.guidance_dim > 0) {
-    PAT_CHECK(guidance.defined() && guidance.dim() == 3 && guidance.size(0) == b && guidance.size(1) == h * w &&
-                  guidance.size(2) == options.guidance_dim,
-              "SwinBlock: expected guidance [", b, ", ", h * w, ", ", options.guidance_dim, "], got ",
-              guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
-    y = torch::cat({y, guidance.view({b, h, w, options.guidance_dim})}, -1);
+  torch::Tensor attended;
+  if (catseg_fast_paths().factored_guidance) {
+    // The guidance's share of q and k once per image, windowed like the features.
+    torch::Tensor guidance_qk;
+    if (cg > 0) {
+      auto g = attn->guidance_projection(guidance).view({guidance.size(0), h, w, 2 * c});
+      guidance_qk = window_partition(shifted(g, -shift_), window_).view({-1, n, 2 * c});
+    }
+    auto windows = window_partition(shifted(y, -shift_), window_).view({-1, n, c});
+    attended = attn->forward_windows(windows, guidance_qk, num_windows, attn_mask);
+  } else {
+    if (cg > 0) {
+      const int64_t groups = guidance.size(0);
+      auto g = guidance.unsqueeze(1).expand({groups, b / groups, h * w, cg}).reshape({b, h, w, cg});
+      y = torch::cat({y, g}, -1);
+    }
+    auto windows = window_partition(shifted(y, -shift_), window_).view({-1, n, y.size(-1)});
+    attended = attn(windows, attn_mask);
   }
-  if (shift_ > 0) y = torch::roll(y, {-shift_, -shift_}, {1, 2});
-  auto windows = window_partition(y, window_).view({-1, window_ * window_, y.size(-1)});
-  auto attended = attn(windows, attn_mask).view({-1, window_, window_, c});
-  y = window_reverse(attended, window_, h, w);
-  if (shift_ > 0) y = torch::roll(y, {shift_, shift_}, {1, 2});
+  y = shifted(window_reverse(attended.view({-1, window_, window_, c}), window_, h, w), shift_);
   auto out = shortcut + y.reshape({b, h * w, c});
-  return out + mlp(norm2(out));
+  auto delta = mlp(norm2(out));
+  return torch::GradMode::is_enabled() ? out + delta : out.add_(delta);
 }
 
 }  // namespace pat::model

@@ -3,10 +3,12 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/model/catseg/fast_paths.h"
 
 namespace pat::model {
 
 namespace nn = torch::nn;
+namespace F = torch::nn::functional;
 
 DoubleConvImpl::DoubleConvImpl(int64_t in_channels, int64_t out_channels) {
   const int64_t groups = out_channels / 16;
@@ -45,10 +47,26 @@ torch::Tensor DecoderStageImpl::forward(const torch::Tensor& x, const torch::Ten
             "DecoderStage: expected guidance [B, ", options.guidance_channels, ", ", y.size(2), ", ", y.size(3),
             "] with B dividing ", y.size(0), ", got ", guidance.defined() ? guidance.sizes() : torch::IntArrayRef{});
   const int64_t b = guidance.size(0), t = y.size(0) / b;
-  auto repeated = guidance.unsqueeze(1)
-                      .expand({b, t, guidance.size(1), guidance.size(2), guidance.size(3)})
-                      .reshape({b * t, guidance.size(1), guidance.size(2), guidance.size(3)});
-  return conv(torch::cat({y, repeated}, 1));
+  if (!catseg_fast_paths().factored_guidance) {
+    auto repeated = guidance.unsqueeze(1)
+                        .expand({b, t, guidance.size(1), guidance.size(2), guidance.size(3)})
+                        .reshape({b * t, guidance.size(1), guidance.size(2), guidance.size(3)});
+    return conv(torch::cat({y, repeated}, 1));
+  }
+  // conv(cat(y, g)) = conv_y(y) + conv_g(g): the guidance's share once per image, added to every class.
+  auto& layers = conv->double_conv;
+  const auto& weight = layers[0]->as<nn::Conv2d>()->weight;
+  const int64_t cy = y.size(1);
+  const auto conv_options = F::Conv2dFuncOptions().padding(1);
+  auto a = F::conv2d(y, weight.narrow(1, 0, cy), conv_options);
+  auto g = F::conv2d(guidance, weight.narrow(1, cy, options.guidance_channels), conv_options).unsqueeze(1);
+  auto per_image = a.view({b, t, a.size(1), a.size(2), a.size(3)});
+  if (torch::GradMode::is_enabled())
+    a = (per_image + g).reshape(a.sizes());
+  else
+    per_image.add_(g);
+  for (auto it = layers->begin() + 1; it != layers->end(); ++it) a = it->forward(a);
+  return a;
 }
 
 }  // namespace pat::model

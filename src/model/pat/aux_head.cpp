@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 
 namespace pat::model {
 
@@ -28,6 +29,7 @@ PyramidAuxHeadImpl::PyramidAuxHeadImpl(PyramidAuxHeadOptions options, int64_t in
 }
 
 torch::Tensor PyramidAuxHeadImpl::forward(const torch::Tensor& fused, const torch::Tensor& text) {
+  PAT_PROFILE_SCOPE("pat.aux_head");
   PAT_CHECK(fused.defined() && fused.dim() == 4 && fused.size(1) == in_dim_, "pyramid aux head: expected fused [B, ",
             in_dim_, ", h, w], got ", fused.defined() ? fused.sizes() : c10::IntArrayRef{});
   PAT_CHECK(text.defined() && text.dim() == 3 && text.size(2) == options_.text_dim && text.size(0) == fused.size(0),

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 #include "pat/model/pat/pyramid_tokenizer.h"
 
 namespace pat::model {
@@ -37,6 +38,7 @@ PyramidFusionImpl::PyramidFusionImpl(PyramidFusionOptions options, int64_t code_
 
 PyramidFusionOutput PyramidFusionImpl::forward(const std::vector<torch::Tensor>& quantized,
                                                const std::vector<std::array<int64_t, 2>>& sizes) {
+  PAT_PROFILE_SCOPE("pat.fusion");
   PAT_CHECK(sizes.size() == options_.guidance_dims.size(), "pyramid fusion: expected ", options_.guidance_dims.size(),
             " guidance sizes (coarse first), got ", sizes.size());
   std::vector<torch::Tensor> maps;

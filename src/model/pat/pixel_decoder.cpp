@@ -6,6 +6,7 @@
 
 #include "model/pat/detail/residual_block.h"
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 #include "pat/model/pat/pyramid_tokenizer.h"
 
 namespace pat::model {
@@ -44,6 +45,7 @@ PyramidDecoderImpl::PyramidDecoderImpl(PyramidDecoderOptions options, int64_t co
 }
 
 torch::Tensor PyramidDecoderImpl::forward(const std::vector<torch::Tensor>& quantized) {
+  PAT_PROFILE_SCOPE("pat.pixel_decoder");
   const int64_t top = levels_.back();
   auto check_level = [&](int64_t l) {
     PAT_CHECK(static_cast<int64_t>(quantized.size()) > l && quantized[l].defined() && quantized[l].dim() == 4 &&

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/profile_scope.h"
 #include "pat/model/pat/quantizer_factory.h"
 
 namespace pat::model {
@@ -63,6 +64,7 @@ PyramidTokenizerImpl::PyramidTokenizerImpl(PyramidTokenizerOptions options) : op
 }
 
 PyramidTokenizerOutput PyramidTokenizerImpl::forward(const std::vector<torch::Tensor>& levels) {
+  PAT_PROFILE_SCOPE("pat.tokenizer");
   PAT_CHECK(static_cast<int64_t>(levels.size()) == num_levels(), "pyramid tokenizer: expected ", num_levels(),
             " level tensors (finest first), got ", levels.size());
   const size_t n = levels.size();

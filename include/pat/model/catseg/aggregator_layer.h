@@ -43,6 +43,10 @@ class AggregatorLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& appearance_guidance,
                         const torch::Tensor& text_guidance);
 
+  /// The same in the tokens-last layout [B, T, H, W, C] (see SpatialAggregation::forward_tokens).
+  torch::Tensor forward_tokens(const torch::Tensor& x, const torch::Tensor& appearance_guidance,
+                               const torch::Tensor& text_guidance, bool in_place = false);
+
   AggregatorLayerOptions options;
   SpatialAggregation swin_block{nullptr};
   ClassAggregation attention{nullptr};

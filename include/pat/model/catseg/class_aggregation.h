@@ -44,6 +44,11 @@ class ClassAggregationImpl : public torch::nn::Module {
   /// Returns [B, C, T, H, W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& guidance);
 
+  /// The same in the tokens-last layout: x [B, T, H, W, C] (any strides); guidance as in `forward`.
+  /// Returns [B, T, H, W, C] contiguous. Without gradients and pooling the pixels run in chunks
+  /// (fast_paths.h), and with `in_place` a contiguous x is overwritten with the result (and returned).
+  torch::Tensor forward_tokens(const torch::Tensor& x, const torch::Tensor& guidance, bool in_place = false);
+
   /// The pooling window this module uses now (follows is_training()).
   int64_t current_pooling_size() const;
 

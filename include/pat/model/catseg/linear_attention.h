@@ -30,8 +30,9 @@ class LinearAttentionLayerImpl : public torch::nn::Module {
  public:
   explicit LinearAttentionLayerImpl(const LinearAttentionLayerOptions& options);
 
-  /// x: [N, L, hidden_dim]; guidance: [N, L, guidance_dim] or undefined when guidance_dim is 0.
-  /// Returns [N, L, hidden_dim].
+  /// x: [N, L, hidden_dim]; guidance: [G, L, guidance_dim] with G dividing N (rows
+  /// g * N/G .. (g+1) * N/G - 1 share guidance g; G = N is one guidance per row), or undefined when
+  /// guidance_dim is 0. Returns [N, L, hidden_dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& guidance);
 
   LinearAttentionLayerOptions options;

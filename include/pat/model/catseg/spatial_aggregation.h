@@ -37,6 +37,11 @@ class SpatialAggregationImpl : public torch::nn::Module {
   /// Returns [B, C, T, H, W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& guidance);
 
+  /// The same in the tokens-last layout: x [B, T, H, W, C] (any strides); guidance as in `forward`.
+  /// Returns [B, T, H, W, C] contiguous. Without gradients the classes run in chunks
+  /// (fast_paths.h), and with `in_place` a contiguous x is overwritten with the result (and returned).
+  torch::Tensor forward_tokens(const torch::Tensor& x, const torch::Tensor& guidance, bool in_place = false);
+
   SpatialAggregationOptions options;
   SwinBlock block_1{nullptr}, block_2{nullptr};
   torch::nn::LayerNorm guidance_norm{nullptr};

@@ -48,8 +48,9 @@ class SwinBlockImpl : public torch::nn::Module {
  public:
   explicit SwinBlockImpl(const SwinBlockOptions& options);
 
-  /// x: [B', H*W, dim]; guidance: [B', H*W, guidance_dim] (already normalized) or undefined when
-  /// guidance_dim is 0. Returns [B', H*W, dim].
+  /// x: [B', H*W, dim]; guidance: [G, H*W, guidance_dim] (already normalized) with G dividing B' (rows
+  /// g * B'/G .. (g+1) * B'/G - 1 share guidance g: one image's classes; G = B' is one guidance per
+  /// row), or undefined when guidance_dim is 0. Returns [B', H*W, dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& guidance);
 
   /// Window and shift in effect after the Swin rule.

@@ -28,6 +28,18 @@ class WindowAttentionImpl : public torch::nn::Module {
   /// multiple of num_windows, or undefined. Returns [B_, N, dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
 
+  /// The guidance's share of the query and key projections, without bias: guidance [..., guidance_dim]
+  /// -> [..., 2 * dim] (queries first; pre-scaled when the fused path folds the scale into queries).
+  /// Project once per image, then pass the windows of the result to `forward_windows`.
+  torch::Tensor guidance_projection(const torch::Tensor& guidance);
+
+  /// The factored form of `forward` (same result): features [B_, N, dim] (windows of the features
+  /// only); guidance_qk [G * num_windows, N, 2 * dim] windows of `guidance_projection`, where window
+  /// rows (g * T + t) * num_windows + w use guidance row g * num_windows + w (B_ = G * T * num_windows),
+  /// or undefined when guidance_dim is 0; mask as in `forward`. Returns [B_, N, dim].
+  torch::Tensor forward_windows(const torch::Tensor& features, const torch::Tensor& guidance_qk, int64_t num_windows,
+                                const torch::Tensor& mask = {});
+
   WindowAttentionOptions options;
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr};
 };

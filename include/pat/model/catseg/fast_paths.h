@@ -1,0 +1,73 @@
+#pragma once
+/// \file Process-wide switches of the CAT-Seg head's fast paths (docs/performance.md). Every fast path
+/// computes the same function as the straightforward code (the golden tests run with the defaults);
+/// the switches exist so that one binary can measure each optimisation against its absence
+/// (`bench_model --off NAME`) and so that tests can compare both paths.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace pat::model {
+
+struct CatSegFastPaths {
+  /// Keep the cost embedding in one tokens-last layout [B, T, H, W, C] through all aggregator layers
+  /// (the Swin rows [B*T, H*W, C] and the decoder's channels-last maps are views of it) instead of
+  /// permuting [B, C, T, H, W] into and out of every spatial and class aggregation.
+  bool tokens_last = true;
+  /// Project each guidance once where it is constant (appearance: once per image instead of once per
+  /// class; text: once per class instead of once per pixel; decoder: its convolution once per image)
+  /// and add it to the projection of the features, instead of concatenating the repeated guidance to
+  /// every token. Also fuses the q/k/v projections that read the same tokens into one matrix product.
+  bool factored_guidance = true;
+  /// Window attention: scale folded into the query projection, mask added and softmax taken in place
+  /// (LibTorch 1.x); scaled_dot_product_attention (LibTorch 2.x).
+  bool fused_attention = true;
+  /// Per-class convolutions (conv1, decoder, head) in channels-last memory (oneDNN when LibTorch has it).
+  bool channels_last = true;
+  /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
+  /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
+  /// chunking. Results do not depend on the chunk size.
+  int64_t chunk_bytes = int64_t{96} << 20;
+};
+
+/// The switches in effect (mutable; not synchronized: set them before running models).
+CatSegFastPaths& catseg_fast_paths();
+
+/// How many of `total` independent items (rows, pixels) to process at once when each needs about
+/// `bytes_per_item` of intermediates: `total` while gradients are recorded or chunking is off, else
+/// max(1, chunk_bytes / bytes_per_item) capped at `total`.
+int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item);
+
+/// Batched matrix product a [..., m, k] x b [..., k, n] -> [..., m, n] (same batch dims, at most two).
+/// With fused_attention on, on the CPU and without gradients, the many small products of window and
+/// class attention run as one single-threaded product per matrix spread over the intra-op threads
+/// (LibTorch 1.x's CPU bmm calls the BLAS once per matrix in sequence, each call paying a threaded
+/// dispatch); otherwise torch::matmul.
+torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b);
+
+/// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
+/// channels_last, chunking.
+std::vector<std::string> catseg_fast_path_names();
+
+/// Turns one fast path on or off by name ("chunking" off sets chunk_bytes to 0, on restores the default).
+/// Unknown names are a pat::Error listing the valid ones.
+void set_catseg_fast_path(const std::string& name, bool enabled);
+
+/// Restores the defaults on destruction (for tests and A/B measurements).
+class ScopedCatSegFastPaths {
+ public:
+  explicit ScopedCatSegFastPaths(const CatSegFastPaths& paths) : saved_(catseg_fast_paths()) {
+    catseg_fast_paths() = paths;
+  }
+  ~ScopedCatSegFastPaths() { catseg_fast_paths() = saved_; }
+  ScopedCatSegFastPaths(const ScopedCatSegFastPaths&) = delete;
+  ScopedCatSegFastPaths& operator=(const ScopedCatSegFastPaths&) = delete;
+
+ private:
+  CatSegFastPaths saved_;
+};
+
+}  // namespace pat::model

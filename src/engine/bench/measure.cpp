@@ -1,0 +1,73 @@
+#include "pat/engine/bench/measure.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "pat/core/error.h"
+
+namespace pat::engine {
+namespace {
+
+/// A field of /proc/self/status in MiB (-1 when missing).
+double status_mib(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  return -1;
+}
+
+}  // namespace
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+TimingStats time_repeated(const std::function<void()>& fn, int warmup, int repeats) {
+  PAT_CHECK(repeats >= 1 && warmup >= 0, "time_repeated: expected repeats >= 1 and warmup >= 0, got ", repeats, " and ",
+            warmup);
+  for (int i = 0; i < warmup; ++i) fn();
+  TimingStats stats;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    stats.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  stats.median_ms = median(stats.ms);
+  stats.min_ms = *std::min_element(stats.ms.begin(), stats.ms.end());
+  stats.max_ms = *std::max_element(stats.ms.begin(), stats.ms.end());
+  return stats;
+}
+
+double current_rss_mib() {
+  return status_mib("VmRSS");
+}
+
+double peak_rss_mib() {
+  return status_mib("VmHWM");
+}
+
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  if (!out) return false;
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+double sgemm_gflops(int64_t n, int repeats) {
+  PAT_CHECK(n >= 1, "sgemm_gflops: expected n >= 1, got ", n);
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  const auto stats = time_repeated([&] { torch::mm_out(c, a, b); }, 1, repeats);
+  return 2.0 * static_cast<double>(n) * n * n / (stats.median_ms * 1e-3) * 1e-9;
+}
+
+}  // namespace pat::engine

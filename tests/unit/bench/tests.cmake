@@ -1,0 +1,3 @@
+pat_add_unit_test(bench
+  ${CMAKE_CURRENT_LIST_DIR}/test_bench.cpp
+)

@@ -1,0 +1,125 @@
+// The CAT-Seg head's fast paths (fast_paths.h) against the straightforward code: same logits and
+// gradients, and chunked inference identical to unchunked.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "catseg_test_util.h"
+#include "pat/core/error.h"
+#include "pat/model/catseg/catseg_head.h"
+#include "pat/model/catseg/fast_paths.h"
+#include "test_support.h"
+
+using namespace pat::model;
+
+namespace {
+
+CatSegFastPaths all_off() {
+  CatSegFastPaths p;
+  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = false;
+  p.chunk_bytes = 0;
+  return p;
+}
+
+CatSegFastPaths only(const std::string& name) {
+  ScopedCatSegFastPaths restore(all_off());
+  set_catseg_fast_path(name, true);
+  return catseg_fast_paths();
+}
+
+torch::Tensor run(CatSegHead& head, const pat::test::HeadInputs& in, const CatSegFastPaths& paths) {
+  ScopedCatSegFastPaths scoped(paths);
+  torch::NoGradGuard no_grad;
+  return head(in.image, in.text, in.guidance1, in.guidance2);
+}
+
+}  // namespace
+
+// Padding (3 classes < pad_len 4) and pruning (6 > 4), two images: every fast path alone and all of them
+// together give the reference logits.
+TEST(CatSegFastPaths, EveryPathMatchesTheStraightforwardCode) {
+  for (int64_t classes : {3, 6}) {
+    torch::manual_seed(classes);
+    CatSegHead head(pat::test::tiny_head_options());
+    head->eval();
+    for (auto& p : head->parameters()) p.data().normal_(0, 0.3);  // non-trivial padding tokens, biases
+    auto in = pat::test::random_head_inputs(head->options, 2, classes);
+    const auto reference = run(head, in, all_off());
+    for (const auto& name : catseg_fast_path_names()) {
+      SCOPED_TRACE(name + " with " + std::to_string(classes) + " classes");
+      EXPECT_TENSOR_CLOSE(run(head, in, only(name)), reference, 1e-4, 1e-5);
+    }
+    EXPECT_TENSOR_CLOSE(run(head, in, CatSegFastPaths{}), reference, 1e-4, 1e-5);
+  }
+}
+
+// Chunks of one Swin row / one pixel / one decoder row give the unchunked result.
+TEST(CatSegFastPaths, ChunkedInferenceIsIdentical) {
+  torch::manual_seed(1);
+  CatSegHead head(pat::test::tiny_head_options(/*pad_len=*/8));
+  head->eval();
+  for (auto& p : head->parameters()) p.data().normal_(0, 0.3);
+  auto in = pat::test::random_head_inputs(head->options, 2, 5);
+  CatSegFastPaths whole;
+  whole.chunk_bytes = 0;
+  CatSegFastPaths tiny;
+  tiny.chunk_bytes = 1;  // one item per chunk
+  CatSegFastPaths some;
+  some.chunk_bytes = 64 << 10;
+  const auto expected = run(head, in, whole);
+  // Matrix products of other row counts may round differently in the last bit (BLAS blocking): equal
+  // up to float rounding, and the same per-pixel class decisions.
+  for (const auto* paths : {&tiny, &some}) {
+    const auto chunked = run(head, in, *paths);
+    EXPECT_TENSOR_CLOSE(chunked, expected, 1e-5, 1e-6);
+    EXPECT_TRUE(torch::equal(chunked.argmax(1), expected.argmax(1)));
+  }
+}
+
+// Training mode (class-attention pooling 2, no chunking, no in-place writes): the same loss and gradients.
+TEST(CatSegFastPaths, GradientsMatchTheStraightforwardCode) {
+  torch::manual_seed(2);
+  CatSegHead head(pat::test::tiny_head_options());
+  head->train();
+  for (auto& p : head->parameters()) p.data().normal_(0, 0.3);
+  auto in = pat::test::random_head_inputs(head->options, 2, 3);
+  auto weights = torch::randn({2, 3, 32, 32});
+  auto grads = [&](const CatSegFastPaths& paths) {
+    ScopedCatSegFastPaths scoped(paths);
+    head->zero_grad();
+    auto loss = (head(in.image, in.text, in.guidance1, in.guidance2) * weights).sum();
+    loss.backward();
+    std::vector<torch::Tensor> out{loss.detach()};
+    for (const auto& p : head->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    return out;
+  };
+  const auto reference = grads(all_off());
+  const auto fast = grads(CatSegFastPaths{});
+  ASSERT_EQ(reference.size(), fast.size());
+  EXPECT_TENSOR_CLOSE(fast[0], reference[0], 1e-4, 1e-4);
+  for (size_t i = 1; i < fast.size(); ++i) {
+    ASSERT_EQ(fast[i].defined(), reference[i].defined()) << "parameter " << i;
+    if (reference[i].defined()) EXPECT_TENSOR_CLOSE(fast[i], reference[i], 1e-3, 1e-4) << "parameter " << i;
+  }
+}
+
+TEST(CatSegFastPaths, SwitchesByName) {
+  ScopedCatSegFastPaths restore(CatSegFastPaths{});
+  set_catseg_fast_path("channels_last", false);
+  EXPECT_FALSE(catseg_fast_paths().channels_last);
+  set_catseg_fast_path("chunking", false);
+  EXPECT_EQ(catseg_fast_paths().chunk_bytes, 0);
+  set_catseg_fast_path("chunking", true);
+  EXPECT_EQ(catseg_fast_paths().chunk_bytes, CatSegFastPaths{}.chunk_bytes);
+  EXPECT_THROW(set_catseg_fast_path("warp_speed", true), pat::Error);
+}
+
+TEST(CatSegFastPaths, ChunkSizeFollowsTheBudgetOnlyWithoutGradients) {
+  CatSegFastPaths paths;
+  paths.chunk_bytes = 1000;
+  ScopedCatSegFastPaths scoped(paths);
+  EXPECT_EQ(catseg_chunk_items(50, 100), 50);  // gradients on: never chunked
+  torch::NoGradGuard no_grad;
+  EXPECT_EQ(catseg_chunk_items(50, 100), 10);
+  EXPECT_EQ(catseg_chunk_items(50, 5000), 1);
+  EXPECT_EQ(catseg_chunk_items(5, 100), 5);
+}

@@ -1,0 +1,295 @@
+// bench_model: where the whole model's time goes, and how close it runs to the machine's matrix-product
+// rate (docs/performance.md). Random weights from any config; times an inference forward at batch 1,
+// the sliding-window evaluation of one image and a training step, at each thread count.
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "pat/app/cli.h"
+#include "pat/core/error.h"
+#include "pat/core/runtime.h"
+#include "pat/engine/bench/measure.h"
+#include "pat/engine/bench/model_bench.h"
+#include "pat/engine/bench/op_profiler.h"
+#include "pat/model/catseg/fast_paths.h"
+
+namespace {
+
+using pat::engine::ModelBench;
+using pat::engine::time_repeated;
+using json = nlohmann::ordered_json;
+
+void say(bool quiet, const char* format, ...) __attribute__((format(printf, 2, 3)));
+void say(bool quiet, const char* format, ...) {
+  if (quiet) return;
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stdout, format, args);
+  va_end(args);
+  std::fflush(stdout);
+}
+
+/// GFLOP of one call of `fn`, counted by the operator profiler (the call also warms up).
+pat::engine::ProfileReport profile(const std::function<void()>& fn, bool record_inputs = true) {
+  pat::engine::OpProfiler profiler;
+  profiler.start(record_inputs);
+  fn();
+  return profiler.stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto app = pat::app::make_app(
+      "bench_model",
+      "Benchmark the whole model (random weights): inference forward at batch 1, sliding-window evaluation of one "
+      "image, training step; sgemm rate, FLOPs, per-module profile, class sweep, before/after of each optimisation.");
+  pat::app::ConfigFlags flags;
+  flags.config = "configs/pat_vitb16.yaml";
+  pat::app::add_config_flags(*app, flags, /*config_required=*/false);
+  std::vector<int> threads{1, 2};
+  std::vector<std::string> what{"forward", "eval", "train"}, off;
+  std::vector<int64_t> sweep;
+  int repeats = 5, warmup = 1, ablate_repeats = 3, top = 10, eval_repeats = 0, train_repeats = 0;
+  int64_t vocab = 150, train_batch = 2, height = 640, width = 853;
+  bool as_json = false, ablate = false, ablate_views = false, inference_mode = false, per_view = false;
+  std::string profile_what;
+  app->add_option("--threads", threads, "Intra-op thread counts to measure, in order")->delimiter(',');
+  app->add_option("--what", what, "Workloads to time: forward, eval, train")->delimiter(',');
+  app->add_option("--repeats", repeats, "Timed repeats per workload (the median is reported)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--eval-repeats", eval_repeats, "Timed repeats of the eval (0: --repeats)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--train-repeats", train_repeats, "Timed repeats of the training step (0: --repeats)")
+      ->check(CLI::NonNegativeNumber);
+  app->add_option("--warmup", warmup, "Untimed runs before the timed ones")->check(CLI::NonNegativeNumber);
+  app->add_option("--vocab", vocab, "Classes of the main measurements")->check(CLI::PositiveNumber);
+  app->add_option("--train-batch", train_batch, "Images per training step")->check(CLI::PositiveNumber);
+  app->add_option("--image", height, "Height of the evaluated image")->check(CLI::PositiveNumber);
+  app->add_option("--image-width", width, "Width of the evaluated image")->check(CLI::PositiveNumber);
+  app->add_option("--classes", sweep,
+                  "Class sweep instead of the main measurements: eval time and peak RSS per image for each count "
+                  "(e.g. 50,150,459,847), at the last --threads")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  app->add_option("--profile", profile_what,
+                  "Also profile one run of this workload (forward, eval or train): time and FLOPs per module, top "
+                  "operators")
+      ->check(CLI::IsMember({"forward", "eval", "train"}));
+  app->add_option("--top", top, "Operators listed by --profile")->check(CLI::PositiveNumber);
+  app->add_option("--off", off,
+                  "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, chunking")
+      ->delimiter(',');
+  app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
+  app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");
+  app->add_flag("--ablate", ablate,
+                "Before/after of each optimisation side by side: forward at batch 1 (eval for batched views) with "
+                "the optimisation off and on, at the last --threads");
+  app->add_flag("--ablate-views", ablate_views,
+                "Before/after of batching the sliding-window views: one eval with one forward per view, one with a "
+                "single batch");
+  app->add_option("--ablate-repeats", ablate_repeats, "Timed repeats per ablation variant")->check(CLI::PositiveNumber);
+  app->add_flag("--json", as_json, "Print one JSON object (progress goes nowhere)");
+  return pat::app::run(*app, argc, argv, [&] {
+    auto config = pat::app::load_config(flags);
+    if (flags.print_config) {
+      std::cout << pat::to_yaml(config);
+      return 0;
+    }
+    PAT_CHECK(!threads.empty(), "--threads: expected at least one thread count");
+    for (int t : threads) PAT_CHECK(t >= 1, "--threads: expected positive counts, got ", t);
+    for (const auto& w : what)
+      PAT_CHECK(w == "forward" || w == "eval" || w == "train", "--what: expected forward, eval or train, got '", w,
+                "'");
+    for (const auto& name : off) pat::model::set_catseg_fast_path(name, false);
+    const bool quiet = as_json;
+    auto has = [&](const char* w) { return std::find(what.begin(), what.end(), w) != what.end(); };
+
+    pat::engine::ModelBenchOptions options;
+    options.classes = sweep.empty() ? vocab : sweep.front();
+    options.image_height = height;
+    options.image_width = width;
+    options.train_batch = train_batch;
+    options.inference_mode = inference_mode;
+    options.batched_views = !per_view;
+    pat::set_threads(threads.back());
+    const double startup_rss = pat::engine::current_rss_mib();
+    ModelBench bench(config, options);
+    const auto& clip = bench.config().model.clip;
+    json out;
+    out["config"] = flags.config;
+    out["libtorch"] = pat::torch_version();
+    out["mkldnn"] = at::hasMKLDNN();
+    out["model"] = {{"clip", clip.arch},
+                    {"image_size", clip.image_size},
+                    {"pat", bench.config().model.pat.enabled},
+                    {"classes", options.classes}};
+    std::string disabled;
+    for (const auto& name : off) disabled += (disabled.empty() ? "" : ",") + name;
+    out["optimisations_off"] = disabled;
+    out["model_rss_mb"] = pat::engine::current_rss_mib() - startup_rss;
+    say(quiet, "bench_model: %s (CLIP %s at %lld, PAT %s), LibTorch %s, oneDNN %s, optimisations off: %s\n",
+        flags.config.c_str(), clip.arch.c_str(), static_cast<long long>(clip.image_size),
+        bench.config().model.pat.enabled ? "on" : "off", pat::torch_version().c_str(), at::hasMKLDNN() ? "yes" : "no",
+        disabled.empty() ? "none" : disabled.c_str());
+
+    // Class sweep: eval time and peak RSS per image for each vocabulary size.
+    if (!sweep.empty()) {
+      json rows = json::array();
+      say(quiet,
+          "| classes | eval ms/image | peak RSS MiB | RSS before MiB | first forward ms (with the text embeddings) "
+          "|\n|---:|---:|---:|---:|---:|\n");
+      for (int64_t n : sweep) {
+        bench.set_classes(n);
+        // A forward computes the vocabulary's text embeddings (cached afterwards) and warms up.
+        const auto text = time_repeated([&] { bench.forward(); }, 0, 1);
+        const double before = pat::engine::current_rss_mib();
+        const bool reset = pat::engine::reset_peak_rss();
+        const auto t = time_repeated([&] { bench.eval_image(); }, 0, repeats);
+        const double peak = pat::engine::peak_rss_mib();
+        const double text_ms = text.median_ms;
+        rows.push_back({{"classes", n},
+                        {"eval_image_ms", t.median_ms},
+                        {"peak_rss_mb", peak},
+                        {"rss_before_mb", before},
+                        {"peak_reset", reset},
+                        {"first_forward_ms", text_ms}});
+        say(quiet, "| %lld | %.0f | %.0f | %.0f | %.0f |\n", static_cast<long long>(n), t.median_ms, peak, before,
+            text_ms);
+      }
+      out["threads"] = threads.back();
+      out["class_sweep"] = rows;
+      out["peak_rss_mb"] = pat::engine::peak_rss_mib();
+      if (as_json) std::cout << out.dump() << std::endl;
+      return 0;
+    }
+
+    // FLOPs, counted once (they do not depend on the thread count); these runs also warm up.
+    bench.forward();  // text embeddings
+    const double model_gflop = profile([&] { bench.forward(); }).gflop;
+    double eval_gflop = 0, train_gflop = 0;
+    if (has("eval")) eval_gflop = profile([&] { bench.eval_image(); }).gflop;
+    if (has("train")) train_gflop = profile([&] { bench.train_step(); }).gflop;
+    out["model_gflop"] = model_gflop;
+    out["eval_gflop"] = eval_gflop;
+    out["train_gflop"] = train_gflop;
+    say(quiet, "FLOPs (matrix products and convolutions): forward %.1f GFLOP, eval %.1f GFLOP, train step %.1f GFLOP\n",
+        model_gflop, eval_gflop, train_gflop);
+
+    json per_threads = json::array();
+    say(quiet,
+        "| threads | sgemm GFLOP/s | forward ms | eval ms/image | train step ms | forward GFLOP/s | of sgemm | eval "
+        "GFLOP/s | train GFLOP/s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int t : threads) {
+      pat::set_threads(t);
+      json row;
+      row["threads"] = t;
+      const double sgemm = pat::engine::sgemm_gflops(1024);
+      row["sgemm_gflops"] = sgemm;
+      double fwd = 0, ev = 0, tr = 0;
+      if (has("forward")) fwd = time_repeated([&] { bench.forward(); }, warmup, repeats).median_ms;
+      if (has("eval"))
+        ev = time_repeated([&] { bench.eval_image(); }, warmup, eval_repeats > 0 ? eval_repeats : repeats).median_ms;
+      if (has("train"))
+        tr = time_repeated([&] { bench.train_step(); }, warmup, train_repeats > 0 ? train_repeats : repeats).median_ms;
+      const double achieved = fwd > 0 ? model_gflop / (fwd * 1e-3) : 0;
+      row["forward_ms"] = fwd;
+      row["eval_image_ms"] = ev;
+      row["train_step_ms"] = tr;
+      row["achieved_gflops"] = achieved;
+      row["sgemm_ratio"] = sgemm > 0 ? achieved / sgemm : 0;
+      row["eval_gflops"] = ev > 0 ? eval_gflop / (ev * 1e-3) : 0;
+      row["train_gflops"] = tr > 0 ? train_gflop / (tr * 1e-3) : 0;
+      say(quiet, "| %d | %.1f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %.1f | %.1f |\n", t, sgemm, fwd, ev, tr, achieved,
+          100.0 * row["sgemm_ratio"].get<double>(), row["eval_gflops"].get<double>(),
+          row["train_gflops"].get<double>());
+      per_threads.push_back(row);
+    }
+    out["per_threads"] = per_threads;
+    for (const char* key :
+         {"threads", "sgemm_gflops", "forward_ms", "eval_image_ms", "train_step_ms", "achieved_gflops", "sgemm_ratio"})
+      out[key] = per_threads.back()[key];
+
+    // Before / after of each optimisation, side by side in this process.
+    json ablation_rows = json::array();
+    if (ablate || ablate_views)
+      say(quiet, "| optimisation | workload | off ms | on ms | speedup |\n|---|---|---:|---:|---:|\n");
+    auto add = [&](const std::string& name, const char* workload, double off_ms, double on_ms) {
+      ablation_rows.push_back(
+          {{"name", name}, {"workload", workload}, {"off_ms", off_ms}, {"on_ms", on_ms}, {"speedup", off_ms / on_ms}});
+      say(quiet, "| %s | %s | %.0f | %.0f | %.2fx |\n", name.c_str(), workload, off_ms, on_ms, off_ms / on_ms);
+    };
+    if (ablate) {
+      auto measure = [&](const std::function<void()>& fn) { return time_repeated(fn, 1, ablate_repeats).median_ms; };
+      auto fwd = [&] { bench.forward(); };
+      const auto defaults = pat::model::catseg_fast_paths();
+      const double on_ms = measure(fwd);  // everything on: the "after" of every row
+      for (const auto& name : pat::model::catseg_fast_path_names()) {
+        pat::model::ScopedCatSegFastPaths scoped(defaults);
+        pat::model::set_catseg_fast_path(name, false);
+        add(name, "forward", measure(fwd), on_ms);
+      }
+      {
+        pat::model::CatSegFastPaths none;
+        none.tokens_last = none.factored_guidance = none.fused_attention = none.channels_last = false;
+        none.chunk_bytes = 0;
+        pat::model::ScopedCatSegFastPaths scoped(none);
+        add("all CAT-Seg fast paths", "forward", measure(fwd), on_ms);
+      }
+      {
+        auto& o = bench.options();
+        const bool saved = o.inference_mode;
+        o.inference_mode = false;
+        const double no_grad_ms = saved ? measure(fwd) : on_ms;
+        o.inference_mode = true;
+        const double inference_ms = saved ? on_ms : measure(fwd);
+        o.inference_mode = saved;
+        add("inference_mode (off: NoGradGuard)", "forward", no_grad_ms, inference_ms);
+      }
+    }
+    if (ablate_views) {
+      {
+        auto& o = bench.options();
+        const bool saved = o.batched_views;
+        auto ev = [&] { bench.eval_image(); };
+        o.batched_views = false;
+        const double off_ms = time_repeated(ev, 0, 1).median_ms;
+        o.batched_views = true;
+        const double on_ms = time_repeated(ev, 0, 1).median_ms;
+        o.batched_views = saved;
+        add("batched_views", "eval", off_ms, on_ms);
+      }
+    }
+    if (ablate || ablate_views) out["ablation"] = ablation_rows;
+
+    if (!profile_what.empty()) {
+      std::function<void()> fn = [&] { bench.forward(); };
+      if (profile_what == "eval") fn = [&] { bench.eval_image(); };
+      if (profile_what == "train") fn = [&] { bench.train_step(); };
+      const auto report = profile(fn);
+      say(quiet, "\nprofile of one %s (%d threads): %.0f ms, %.1f GFLOP\n\n%s\n%s", profile_what.c_str(),
+          threads.back(), report.wall_ms, report.gflop, pat::engine::format_scope_table(report).c_str(),
+          ("\n" + pat::engine::format_op_table(report, static_cast<size_t>(top))).c_str());
+      json modules = json::array(), ops = json::array();
+      for (const auto& s : report.scopes)
+        modules.push_back({{"name", s.name}, {"calls", s.calls}, {"self_ms", s.self_ms}, {"gflop", s.gflop}});
+      modules.push_back({{"name", "(outside modules)"}, {"self_ms", report.unscoped_ms}});
+      for (size_t i = 0; i < report.ops.size() && i < static_cast<size_t>(top); ++i) {
+        const auto& o = report.ops[i];
+        ops.push_back({{"name", o.name}, {"calls", o.calls}, {"self_ms", o.self_ms}, {"gflop", o.gflop}});
+      }
+      out["profile"] = {{"workload", profile_what}, {"wall_ms", report.wall_ms}, {"modules", modules}, {"ops", ops}};
+    }
+    out["peak_rss_mb"] = pat::engine::peak_rss_mib();
+    say(quiet, "peak RSS %.0f MiB\n", out["peak_rss_mb"].get<double>());
+    if (as_json) std::cout << out.dump() << std::endl;
+    return 0;
+  });
+}
