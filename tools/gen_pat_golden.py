@@ -19,9 +19,13 @@ import json
 import math
 import os
 import struct
+import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_catseg_golden as golden_io  # noqa: E402  (its safetensors writer)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "pat")
 D = torch.float64
@@ -33,24 +37,6 @@ CFG = dict(B=2, channels=[6, 8, 10], sizes=[[16, 12], [8, 6], [4, 3]], d=4, K=8,
 
 
 # ----------------------------------------------------------------------------------------------- io
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {}, [], 0
-    codes = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous()
-        code, npdt = codes[t.dtype]
-        data = t.numpy().astype(npdt).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    if metadata:
-        header["__metadata__"] = metadata
-    raw = json.dumps(header).encode()
-    raw += b" " * ((8 - len(raw) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + b"".join(blobs))
-
-
 def rnd(gen, *shape, std=1.0, mean=0.0):
     """float64 values exactly representable in float32."""
     return (torch.randn(*shape, generator=gen, dtype=D) * std + mean).float().double()
@@ -270,8 +256,8 @@ def main():
         return t if t.dtype == torch.int64 else t.float()
 
     meta = {"config": json.dumps(CFG), "generator": "tools/gen_pat_golden.py"}
-    write_safetensors(os.path.join(OUT, "tiny_weights.safetensors"), {k: f32(v) for k, v in W.items()}, meta)
-    write_safetensors(os.path.join(OUT, "tiny_io.safetensors"), {k: f32(v) for k, v in io.items()}, meta)
+    golden_io.write_safetensors(os.path.join(OUT, "tiny_weights.safetensors"), {k: f32(v) for k, v in W.items()}, meta)
+    golden_io.write_safetensors(os.path.join(OUT, "tiny_io.safetensors"), {k: f32(v) for k, v in io.items()}, meta)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ namespace {
 const double kPixelMean[3] = {122.7709383, 116.7460125, 104.09373615};
 const double kPixelStd[3] = {68.5005327, 66.6321579, 70.3231630};
 
+torch::Tensor pixel_stats(const double (&values)[3], const torch::Tensor& like) {
+  return torch::tensor({values[0], values[1], values[2]}, like.options()).view({1, 3, 1, 1});
+}
+
 /// Ids of each tokenizer kind (CLIP.md §4), known without reading the vocabulary file.
 int64_t tokenizer_vocab_size(const ClipConfig& c) {
   return c.tokenizer == "byte" ? 514 : 49408;
@@ -161,6 +165,21 @@ torch::Tensor SegModelImpl::text_embeddings() {
   return is_training() && text_tower_trains() ? embedder_->compute(classes_) : embedder_->cached(classes_);
 }
 
+torch::Tensor normalize_model_input(const torch::Tensor& images, int64_t size) {
+  auto x = images.to(torch::kFloat32);
+  if (x.size(2) != size || x.size(3) != size) {
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{size, size})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false));
+  }
+  return (x - pixel_stats(kPixelMean, x)) / pixel_stats(kPixelStd, x);
+}
+
+torch::Tensor denormalize_model_input(const torch::Tensor& normalized) {
+  return normalized * pixel_stats(kPixelStd, normalized) + pixel_stats(kPixelMean, normalized);
+}
+
 SegModelOutput SegModelImpl::forward(const torch::Tensor& images, const torch::Tensor& labels, int64_t ignore_label) {
   return run(images, labels, ignore_label, is_training());
 }
@@ -169,22 +188,11 @@ SegModelOutput SegModelImpl::run(const torch::Tensor& images, const torch::Tenso
                                  bool training_outputs) {
   PAT_CHECK(images.dim() == 4 && images.size(1) == 3, "model input: expected images [B, 3, H, W], got ",
             images.sizes());
-  const int64_t size = config_.clip.image_size;
-  auto x = images.to(torch::kFloat32);
-  if (x.size(2) != size || x.size(3) != size) {
-    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
-                                                  .size(std::vector<int64_t>{size, size})
-                                                  .mode(torch::kBilinear)
-                                                  .align_corners(false));
-  }
-  auto mean = torch::tensor({kPixelMean[0], kPixelMean[1], kPixelMean[2]}, x.options()).view({1, 3, 1, 1});
-  auto std = torch::tensor({kPixelStd[0], kPixelStd[1], kPixelStd[2]}, x.options()).view({1, 3, 1, 1});
-  auto normalized = (x - mean) / std;
-
+  auto normalized = normalize_model_input(images, config_.clip.image_size);
   auto features = clip->encode_image_dense(normalized, config_.clip.taps);
   auto [res4, res5] = upsamplers->forward(features.taps[0], features.taps[1]);
-  auto text = text_embeddings().to(x.device());
-  const int64_t batch = x.size(0), classes = text.size(0);
+  auto text = text_embeddings().to(normalized.device());
+  const int64_t batch = normalized.size(0), classes = text.size(0);
   auto text_batched = text.unsqueeze(0).unsqueeze(2).expand({batch, classes, 1, text.size(1)});
 
   SegModelOutput out;

@@ -52,6 +52,13 @@ struct ParamCount {
   int64_t trainable = 0;
 };
 
+/// The model's input: images [B, 3, H, W] (RGB 0-255) resized bilinearly to size x size (align_corners
+/// false) and normalised with CLIP's pixel mean / std (CATSEG.md §1.2). [B, 3, size, size] float32.
+torch::Tensor normalize_model_input(const torch::Tensor& images, int64_t size);
+
+/// The inverse normalisation (no resize): RGB 0-255 values.
+torch::Tensor denormalize_model_input(const torch::Tensor& normalized);
+
 class SegModelImpl : public torch::nn::Module {
  public:
   /// Builds every part from the config. CLIP comes from `config.clip.weights` when set (architecture

@@ -2,16 +2,11 @@
 
 #include <torch/torch.h>
 
-#include "pat/clip/preprocess.h"
 #include "pat/core/error.h"
 #include "pat/model/seg_model.h"
 
 namespace pat::model {
 namespace {
-
-torch::Tensor channel_stats(const std::array<double, 3>& values, const torch::Tensor& like) {
-  return torch::tensor({values[0] * 255, values[1] * 255, values[2] * 255}, like.options()).view({1, 3, 1, 1});
-}
 
 bool starts_with(const std::string& text, const char* prefix) {
   return text.rfind(prefix, 0) == 0;
@@ -36,16 +31,8 @@ StandaloneTokenizerOutput StandaloneTokenizerImpl::forward(const torch::Tensor& 
   PAT_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 3,
             "tokenizer input: expected images [B, 3, H, W], got ",
             images.defined() ? images.sizes() : c10::IntArrayRef{});
-  const int64_t size = config_.clip.image_size;
-  auto x = images.to(torch::kFloat32);
-  if (x.size(2) != size || x.size(3) != size) {
-    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
-                                                  .size(std::vector<int64_t>{size, size})
-                                                  .mode(torch::kBilinear)
-                                                  .align_corners(false));
-  }
   StandaloneTokenizerOutput out;
-  out.input = (x - channel_stats(clip::kClipMean, x)) / channel_stats(clip::kClipStd, x);
+  out.input = normalize_model_input(images, config_.clip.image_size);
   auto features = visual->features(out.input, config_.clip.taps);
   auto [res4, res5] = upsamplers->forward(features.taps[0], features.taps[1]);
   auto tokens = pat->tokenizer()->forward({res5, res4, features.dense});
@@ -72,7 +59,7 @@ std::map<std::string, torch::Tensor> StandaloneTokenizerImpl::select_weights(
 }
 
 torch::Tensor StandaloneTokenizerImpl::denormalize(const torch::Tensor& normalized) {
-  return normalized * channel_stats(clip::kClipStd, normalized) + channel_stats(clip::kClipMean, normalized);
+  return denormalize_model_input(normalized);
 }
 
 }  // namespace pat::model
