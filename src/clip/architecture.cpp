@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/strings.h"
 
 namespace pat::clip {
 namespace {
@@ -21,13 +22,6 @@ const torch::Tensor& require(const std::map<std::string, torch::Tensor>& weights
   auto it = weights.find(name);
   PAT_CHECK(it != weights.end(), "CLIP architecture: weights lack \"", name, "\" (not an OpenAI-style ViT CLIP)");
   return it->second;
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// Distinct block indices under `prefix` ("visual.transformer.resblocks." or "transformer.resblocks.").

@@ -12,15 +12,12 @@
 #include "pat/core/log.h"
 #include "pat/core/runtime.h"
 #include "pat/core/safetensors.h"
+#include "pat/core/strings.h"
 
 namespace pat::clip {
 namespace {
 
 const std::set<std::string> kArchiveBuffers = {"input_resolution", "context_length", "vocab_size"};
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// Names never loaded: the archive's integer buffers and a stored causal mask.
 bool ignored_name(const std::string& name) {

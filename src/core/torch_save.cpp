@@ -11,6 +11,7 @@
 #include "core/detail/pickle.h"
 #include "pat/core/error.h"
 #include "pat/core/log.h"
+#include "pat/core/strings.h"
 
 namespace pat {
 namespace {
@@ -149,10 +150,6 @@ void collect(Archive& archive, const detail::PickleValue& dict, const std::strin
       if (value->kind == Kind::kObject) PAT_LOG_WARN("skipped {}: a {} (not rebuilt)", name, value->describe());
     }
   }
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "pat/core/error.h"
 #include "pat/core/log.h"
 #include "pat/core/safetensors.h"
+#include "pat/core/strings.h"
 #include "pat/core/torch_save.h"
 #include "pat/model/seg_model.h"
 
@@ -21,14 +22,6 @@ namespace {
 
 const std::string kHead = "sem_seg_head.predictor.transformer.";
 const std::string kClip = "sem_seg_head.predictor.clip_model.";
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 torch::Tensor as_float32(const torch::Tensor& t) {
   return t.is_floating_point() ? t.to(torch::kFloat32).contiguous() : t.contiguous();

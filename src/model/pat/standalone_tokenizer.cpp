@@ -3,16 +3,11 @@
 #include <torch/torch.h>
 
 #include "pat/core/error.h"
+#include "pat/core/strings.h"
 #include "pat/model/seg_model.h"
 
 namespace pat::model {
-namespace {
-
-bool starts_with(const std::string& text, const char* prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 StandaloneTokenizerImpl::StandaloneTokenizerImpl(const ModelConfig& config) : config_(config) {
   PAT_CHECK(config.pat.enabled, "model.pat.enabled: the tokenizer is PAT's; this config turns PAT off");

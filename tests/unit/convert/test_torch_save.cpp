@@ -26,7 +26,7 @@ std::string write_archive(const pat::test::TempDir& dir, const std::string& name
   return path;
 }
 
-std::string message_of(const std::function<void()>& f) {
+std::string load_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const pat::Error& e) {
@@ -94,7 +94,7 @@ TEST(TorchSave, SameValuesInBothFixtures) {
 }
 
 TEST(TorchSave, LegacyFormatSaysHowToResave) {
-  const auto msg = message_of([] { pat::read_torch_state_dict(data_path("convert/tiny_legacy.pth")); });
+  const auto msg = load_error_of([] { pat::read_torch_state_dict(data_path("convert/tiny_legacy.pth")); });
   EXPECT_NE(msg.find("legacy"), std::string::npos) << msg;
   EXPECT_NE(msg.find("torch.save(torch.load("), std::string::npos) << msg;
   EXPECT_EQ(pat::torch_file_kind(data_path("convert/tiny_legacy.pth")), pat::TorchFileKind::kLegacySave);
@@ -102,11 +102,11 @@ TEST(TorchSave, LegacyFormatSaysHowToResave) {
 
 TEST(TorchSave, RefusesOtherFiles) {
   EXPECT_EQ(pat::torch_file_kind(data_path("clip/tiny_clip.pt")), pat::TorchFileKind::kTorchScript);
-  EXPECT_NE(message_of([] { pat::read_torch_state_dict(data_path("clip/tiny_clip.pt")); }).find("TorchScript"),
+  EXPECT_NE(load_error_of([] { pat::read_torch_state_dict(data_path("clip/tiny_clip.pt")); }).find("TorchScript"),
             std::string::npos);
-  EXPECT_NE(message_of([] { pat::read_torch_state_dict(data_path("core/arange.npy")); }).find("not a torch.save"),
+  EXPECT_NE(load_error_of([] { pat::read_torch_state_dict(data_path("core/arange.npy")); }).find("not a torch.save"),
             std::string::npos);
-  EXPECT_NE(message_of([] { pat::read_torch_state_dict("/nonexistent/model.pth"); }).find("cannot open"),
+  EXPECT_NE(load_error_of([] { pat::read_torch_state_dict("/nonexistent/model.pth"); }).find("cannot open"),
             std::string::npos);
 }
 
@@ -114,17 +114,17 @@ TEST(TorchSave, MalformedPicklesAreErrorsNotCrashes) {
   pat::test::TempDir dir;
   // truncated: EMPTY_DICT, MARK, no STOP
   auto truncated = write_archive(dir, "a.pth", std::string("\x80\x02}q\x00(", 6));
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(truncated); }).find("truncated pickle"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(truncated); }).find("truncated pickle"), std::string::npos);
   // EXT1 is not something torch.save writes
   auto ext = write_archive(dir, "b.pth", std::string("\x80\x02\x82\x01.", 5));
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(ext); }).find("unsupported pickle opcode 0x82"),
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(ext); }).find("unsupported pickle opcode 0x82"),
             std::string::npos);
   // a list at the top level
   auto list = write_archive(dir, "c.pth", std::string("\x80\x02]q\x00.", 6));
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(list); }).find("expected a dict"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(list); }).find("expected a dict"), std::string::npos);
   // BINGET of an unset memo entry
   auto memo = write_archive(dir, "d.pth", std::string("\x80\x02h\x07.", 5));
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(memo); }).find("memo entry 7"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(memo); }).find("memo entry 7"), std::string::npos);
 }
 
 /// Pickle bytes from opcodes and literal pieces (hex escapes would swallow following hex digits).
@@ -163,13 +163,15 @@ TEST(TorchSave, TensorRecordsAreChecked) {
   ASSERT_TRUE(s.tensors.count("w"));
   EXPECT_TRUE(torch::equal(s.tensors.at("w"), torch::tensor({2.f, 3.f})));
   auto past = write_archive(dir, "past.pth", tensor_pickle(4, 1, "FloatStorage"), {{"0", bytes}});
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(past); }).find("reaches past its storage"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(past); }).find("reaches past its storage"),
+            std::string::npos);
   auto missing = write_archive(dir, "missing.pth", tensor_pickle(2, 0, "FloatStorage"));
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(missing); }).find("no storage record"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(missing); }).find("no storage record"), std::string::npos);
   auto qint = write_archive(dir, "q.pth", tensor_pickle(2, 0, "QInt8Storage"), {{"0", bytes}});
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(qint); }).find("unsupported storage type"), std::string::npos);
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(qint); }).find("unsupported storage type"),
+            std::string::npos);
   auto short_record = write_archive(dir, "short.pth", tensor_pickle(2, 0, "DoubleStorage"), {{"0", bytes}});
-  EXPECT_NE(message_of([&] { pat::read_torch_state_dict(short_record); }).find("fewer than 4 elements"),
+  EXPECT_NE(load_error_of([&] { pat::read_torch_state_dict(short_record); }).find("fewer than 4 elements"),
             std::string::npos);
 }
 

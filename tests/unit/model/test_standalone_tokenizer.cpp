@@ -8,7 +8,7 @@
 
 namespace {
 
-pat::ModelConfig tiny(std::vector<std::string> overrides = {}) {
+pat::ModelConfig tiny_tokenizer_config(std::vector<std::string> overrides = {}) {
   return pat::load_config(pat::test::data_path("engine/tiny.yaml"), overrides).model;
 }
 
@@ -23,8 +23,8 @@ std::map<std::string, torch::Tensor> tensors_of(const torch::nn::Module& module)
 
 TEST(StandaloneTokenizer, MatchesTheFullModelsTokensAndReconstruction) {
   torch::manual_seed(3);
-  pat::model::SegModel full(tiny());
-  pat::model::StandaloneTokenizer alone(tiny());
+  pat::model::SegModel full(tiny_tokenizer_config());
+  pat::model::StandaloneTokenizer alone(tiny_tokenizer_config());
   auto weights = pat::model::StandaloneTokenizerImpl::select_weights(tensors_of(*full), "test");
   auto own = tensors_of(*alone);
   ASSERT_EQ(weights.size(), own.size());  // exactly clip.visual.*, upsamplers.*, pat.*
@@ -73,5 +73,5 @@ TEST(StandaloneTokenizer, SelectsOnlyTheTokenizersWeightsAndNeedsPat) {
   } catch (const pat::Error& e) {
     EXPECT_NE(std::string(e.what()).find("w.pt: no PAT weights"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(pat::model::StandaloneTokenizer(tiny({"model.pat.enabled=false"})), pat::Error);
+  EXPECT_THROW(pat::model::StandaloneTokenizer(tiny_tokenizer_config({"model.pat.enabled=false"})), pat::Error);
 }
