@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "pat/app/cli.h"
+#include "pat/app/model_files.h"
 #include "pat/clip/architecture.h"
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
@@ -52,7 +53,12 @@ int main(int argc, char** argv) {
     if (verb == "catseg") {
       const auto conversion = pat::model::convert_catseg_checkpoint(input, output, strict);
       std::cout << pat::model::format_catseg_conversion(conversion);
-      std::cout << "wrote " << output << "\n";
+      // The config the weights imply, beside them: pat_infer / pat_eval --weights OUT find it by themselves.
+      auto config = pat::default_config();
+      config.model = conversion.config;
+      const auto config_path = pat::app::config_beside(output);
+      pat::save_config(config, config_path);
+      std::cout << "wrote " << output << " and " << config_path << "\n";
       return 0;
     }
     // clip: an OpenAI archive, safetensors or a torch.save state dict, checked by building the model.

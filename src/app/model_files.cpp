@@ -41,6 +41,10 @@ std::string ModelFiles::describe() const {
   return text + ", config " + config + (config_defaulted ? " (written beside the weights)" : "");
 }
 
+std::string config_beside(const std::string& weights) {
+  return fs::path(weights).replace_extension(".yaml").string();
+}
+
 ModelFiles resolve_model_files(std::string& weights, ConfigFlags& flags, const std::string& runs_dir) {
   ModelFiles files;
   if (weights.empty()) {
@@ -50,11 +54,12 @@ ModelFiles resolve_model_files(std::string& weights, ConfigFlags& flags, const s
     files.weights_defaulted = true;
   }
   if (flags.config.empty()) {
-    const auto beside = fs::path(weights).parent_path() / "config.yaml";
-    std::error_code ec;
-    if (fs::is_regular_file(beside, ec)) {
-      flags.config = beside.string();
+    for (const auto& beside : {config_beside(weights), (fs::path(weights).parent_path() / "config.yaml").string()}) {
+      std::error_code ec;
+      if (!fs::is_regular_file(beside, ec)) continue;
+      flags.config = beside;
       files.config_defaulted = true;
+      break;
     }
   }
   files.weights = weights;

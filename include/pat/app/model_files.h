@@ -24,10 +24,14 @@ struct ModelFiles {
   std::string describe() const;
 };
 
+/// The config file written for a weights file that is not a run's (e.g. by pat_convert): `<stem>.yaml` beside
+/// it (weights/catseg_vitb16.safetensors -> weights/catseg_vitb16.yaml).
+std::string config_beside(const std::string& weights);
+
 /// Completes `weights` and `flags.config`: an empty `weights` becomes the newest `model_final.pt` /
 /// `model_final.safetensors` in `runs_dir/*/` (by modification time; a `pat::Error` saying how to train one
-/// or to pass --weights when there is none); an empty `flags.config` becomes the `config.yaml` written beside
-/// the weights when it exists. Explicit values are kept as given.
+/// or to pass --weights when there is none); an empty `flags.config` becomes `config_beside(weights)` or else
+/// the run's `config.yaml` beside the weights, when one exists. Explicit values are kept as given.
 ModelFiles resolve_model_files(std::string& weights, ConfigFlags& flags, const std::string& runs_dir = kDefaultRunsDir);
 
 }  // namespace pat::app
