@@ -3,6 +3,7 @@
 // descriptions.
 #include "pat/config/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -337,6 +338,8 @@ void describe_data(Fields& f, DataConfig& c) {
   f.integer("synthetic_val", c.synthetic_val, Bound::kPositive);
   f.integer("synthetic_size", c.synthetic_size, Bound::kPositive);
   f.strings("synthetic_classes", c.synthetic_classes);
+  f.strings("synthetic_train_classes", c.synthetic_train_classes);
+  f.strings("synthetic_val_classes", c.synthetic_val_classes);
 }
 
 void describe_train(Fields& f, TrainConfig& c) {
@@ -373,12 +376,20 @@ void describe_infer(Fields& f, InferConfig& c) {
   f.integer("max_side", c.max_side, Bound::kPositive);
 }
 
+void describe_pretrain(Fields& f, PretrainConfig& c) {
+  f.number("logit_scale_init", c.logit_scale_init, Bound::kPositive);
+  f.number("logit_scale_max", c.logit_scale_max, Bound::kPositive);
+  f.integer("val_scenes", c.val_scenes, Bound::kPositive);
+  f.integer("val_crops", c.val_crops, Bound::kPositive);
+}
+
 void describe_config(Fields& f, Config& c) {
   f.section("model", [&c](Fields& s) { describe_model(s, c.model); });
   f.section("data", [&c](Fields& s) { describe_data(s, c.data); });
   f.section("train", [&c](Fields& s) { describe_train(s, c.train); });
   f.section("eval", [&c](Fields& s) { describe_eval(s, c.eval); });
   f.section("infer", [&c](Fields& s) { describe_infer(s, c.infer); });
+  f.section("pretrain", [&c](Fields& s) { describe_pretrain(s, c.pretrain); });
   f.section("runtime", [&c](Fields& s) { describe_runtime(s, c.runtime); });
 }
 
@@ -546,6 +557,16 @@ void validate(const Config& c, const std::string& origin) {
     PAT_CHECK(level <= 2, origin, ": model.pat.levels: expected values in {0, 1, 2}, got ", level);
   PAT_CHECK(!c.model.pat.levels.empty(), origin, ": model.pat.levels: expected at least one level");
   PAT_CHECK(c.eval.overlap < 1.0, origin, ": eval.overlap: expected a value below 1, got ", c.eval.overlap);
+  PAT_CHECK(c.pretrain.logit_scale_init <= c.pretrain.logit_scale_max, origin,
+            ": pretrain.logit_scale_init: expected at most pretrain.logit_scale_max (", c.pretrain.logit_scale_max,
+            "), got ", c.pretrain.logit_scale_init);
+  // The split's lists name scene classes (without data.synthetic_classes the dataset checks its catalog).
+  const auto& scene = c.data.synthetic_classes;
+  for (const auto& [key, subset] : {std::pair{"train", &c.data.synthetic_train_classes},
+                                    std::pair{"val", &c.data.synthetic_val_classes}})
+    for (const auto& name : *subset)
+      PAT_CHECK(scene.empty() || std::find(scene.begin(), scene.end(), name) != scene.end(), origin, ": data.synthetic_",
+                key, "_classes: \"", name, "\" is not among data.synthetic_classes");
   PAT_CHECK(c.train.batch_size % c.train.grad_accum == 0, origin,
             ": train.batch_size: expected a multiple of train.grad_accum (", c.train.grad_accum, "), got ",
             c.train.batch_size);

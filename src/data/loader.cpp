@@ -42,6 +42,7 @@ Batch collate(const std::vector<Sample>& samples) {
     b.indices.push_back(s.index);
     b.names.push_back(s.name);
     b.image_paths.push_back(s.image_path);
+    b.captions.push_back(s.caption);
     b.original_sizes.emplace_back(s.original_height, s.original_width);
   }
   return b;

@@ -117,7 +117,13 @@ struct DataConfig {
   int64_t synthetic_train = 512;                   ///< synthetic: training scenes
   int64_t synthetic_val = 64;                      ///< synthetic: validation scenes
   int64_t synthetic_size = 96;                     ///< synthetic: scene size in pixels
-  std::vector<std::string> synthetic_classes;      ///< synthetic: class subset (empty: the whole catalog)
+  std::vector<std::string> synthetic_classes;      ///< synthetic: classes in the scenes (empty: the whole catalog)
+  /// synthetic: the classes training labels (the SEEN classes); pixels of the other scene classes are ignored
+  /// (255). Empty: synthetic_classes. Declaring it makes the seen/unseen split: the validation classes not
+  /// listed here are UNSEEN, and evaluation reports seen / unseen mIoU and their harmonic mean (hIoU).
+  std::vector<std::string> synthetic_train_classes;
+  /// synthetic: the classes validation and pat_eval score (seen and unseen); empty: synthetic_classes.
+  std::vector<std::string> synthetic_val_classes;
 };
 
 /// `train:` the optimization loop (CATSEG.md §1.10).
@@ -141,6 +147,16 @@ struct TrainConfig {
   /// baseline's parameters (CLIP, upsamplers, head) and PAT's parameters are clipped separately, each
   /// group to clip_grad_norm, so PAT's gradients do not shrink the baseline's steps.
   std::string clip_grad_mode = "global";
+};
+
+/// `pretrain:` contrastive CLIP pretraining on captioned synthetic scenes (`pat_clip pretrain`). The loop is
+/// pat_train's: `train:` gives the optimisation (max_iter, batch_size, lr, weight_decay, warmup_iters,
+/// schedule, periods, output_dir), `model.clip` the architecture (arch: custom), `data.synthetic_*` the scenes.
+struct PretrainConfig {
+  double logit_scale_init = 1.0 / 0.07;  ///< exp(logit_scale) at the start (OpenAI: 1/0.07)
+  double logit_scale_max = 100.0;        ///< exp(logit_scale) is clamped to this after every step (OpenAI: 100)
+  int64_t val_scenes = 256;              ///< held-out captioned scenes: caption retrieval R@1
+  int64_t val_crops = 480;               ///< held-out single-object crops: zero-shot accuracy over the object classes
 };
 
 /// `eval:` the evaluation protocol (CATSEG.md §2).
@@ -168,6 +184,7 @@ struct Config {
   TrainConfig train;
   EvalConfig eval;
   InferConfig infer;
+  PretrainConfig pretrain;
   RuntimeConfig runtime;
 };
 

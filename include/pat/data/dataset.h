@@ -30,6 +30,8 @@ struct Sample {
   /// Image size as read, before transforms.
   int original_height = 0;
   int original_width = 0;
+  /// A sentence describing the image (captioned datasets, for CLIP pretraining); empty otherwise.
+  std::string caption;
 };
 
 /// A random-access set of samples. `get` must be safe to call from several threads at once.

@@ -65,6 +65,8 @@ struct Batch {
   std::vector<std::string> names;
   std::vector<std::string> image_paths;
   std::vector<std::pair<int, int>> original_sizes;
+  /// Per sample: its caption (empty strings when the dataset has none).
+  std::vector<std::string> captions;
   /// Stream position after this batch (the state to save for resuming after it).
   LoaderState state;
 };
