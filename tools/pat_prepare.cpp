@@ -10,6 +10,7 @@
 #include "pat/data/dataset.h"
 #include "pat/data/prepare.h"
 #include "pat/data/synthetic.h"
+#include "pat/engine/datasets.h"
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app(
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   int threads = 0;
   bool overwrite = false, copy_images = false, quiet = false;
   pat::data::SyntheticOptions synth;
+  pat::app::ConfigFlags config_flags;
+  std::string split = "val";
   app->add_option("dataset", dataset, "coco-stuff | ade150 | voc | synthetic")->required();
   app->add_option("--source,-s", source, "Raw download folder (see docs/datasets.md for each dataset)");
   app->add_option("--data-root,-o", data_root, "Output data root (default: $PAT_DATASETS, else ./datasets)");
@@ -31,13 +34,25 @@ int main(int argc, char** argv) {
   app->add_option("--num-images", synth.num_images, "synthetic: number of scenes")->check(CLI::PositiveNumber);
   app->add_option("--size", synth.image_size, "synthetic: scene size in pixels")->check(CLI::Range(16, 4096));
   app->add_option("--seed", synth.seed, "synthetic: seed");
+  pat::app::add_config_flags(*app, config_flags, /*config_required=*/false);
+  app->add_option("--split", split,
+                  "synthetic with --config: write the config's train or val scenes, exactly as pat_train and "
+                  "pat_eval generate them (classes, labels, seed)")
+      ->check(CLI::IsMember({"train", "val"}))
+      ->capture_default_str();
   return pat::app::run(*app, argc, argv, [&] {
     pat::configure_logging(log_level);
     if (dataset == "synthetic") {
       const std::string root = pat::data::resolve_data_root(data_root) + "/synthetic";
-      pat::data::SyntheticDataset scenes(synth);
-      pat::data::write_synthetic_dataset(scenes, root);
-      std::cout << "wrote " << scenes.size() << " scenes and classes.json to " << root << "\n";
+      auto scenes = std::make_shared<pat::data::SyntheticDataset>(synth);
+      if (!config_flags.config.empty()) {
+        const auto config = pat::app::load_config(config_flags);
+        const auto which = split == "train" ? pat::engine::Split::kTrain : pat::engine::Split::kVal;
+        scenes = std::dynamic_pointer_cast<pat::data::SyntheticDataset>(pat::engine::make_dataset(config, which));
+        PAT_CHECK(scenes, config_flags.config, ": data.", split, "_dataset is not synthetic");
+      }
+      pat::data::write_synthetic_dataset(*scenes, root);
+      std::cout << "wrote " << scenes->size() << " scenes and classes.json to " << root << "\n";
       return 0;
     }
     PAT_CHECK(!source.empty(), "pat_prepare ", dataset, ": --source is required");

@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
     auto result = trainer.run(resume);
     if (result.interrupted) return 128 + result.signal;  // stopped by a signal, checkpoint written
     if (main_rank) {
-      if (result.best_miou >= 0)
-        std::cout << "best val mIoU " << result.best_miou << ", final " << result.last_miou << std::endl;
+      if (result.best_score >= 0)
+        std::cout << "best validation score " << result.best_score << ", final " << result.last_score << std::endl;
       std::cout << "weights: " << result.final_weights << std::endl;
     }
     return 0;

@@ -1,5 +1,6 @@
 set(PAT_CLIP_SOURCES
   clip/tokenizer.cpp
+  clip/contrastive_loss.cpp
   clip/detail/bpe.cpp
   clip/detail/html_unescape.cpp
   clip/detail/pretokenize.cpp

@@ -6,6 +6,7 @@ set(PAT_ENGINE_SOURCES
   engine/train/metrics_log.cpp
   engine/train/signals.cpp
   engine/train/trainer.cpp
+  engine/train/seg_task.cpp
   engine/train/grad_clip.cpp
   engine/eval/benchmark.cpp
   engine/eval/evaluator.cpp

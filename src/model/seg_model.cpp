@@ -7,6 +7,7 @@
 #include "pat/clip/architecture.h"
 #include "pat/clip/finetune.h"
 #include "pat/clip/weights.h"
+#include "pat/model/clip_setup.h"
 #include "pat/core/error.h"
 #include "pat/core/resources.h"
 #include "pat/data/class_list.h"
@@ -22,36 +23,6 @@ const double kPixelStd[3] = {68.5005327, 66.6321579, 70.3231630};
 
 torch::Tensor pixel_stats(const double (&values)[3], const torch::Tensor& like) {
   return torch::tensor({values[0], values[1], values[2]}, like.options()).view({1, 3, 1, 1});
-}
-
-/// Ids of each tokenizer kind (CLIP.md §4), known without reading the vocabulary file.
-int64_t tokenizer_vocab_size(const ClipConfig& c) {
-  return c.tokenizer == "byte" ? 514 : 49408;
-}
-
-std::shared_ptr<const clip::Tokenizer> make_tokenizer(const ClipConfig& c) {
-  if (c.tokenizer == "byte") return std::make_shared<clip::Tokenizer>(clip::Tokenizer::byte_level());
-  return std::make_shared<clip::Tokenizer>(
-      clip::Tokenizer::from_bpe_file(c.vocab.empty() ? default_vocab_path() : c.vocab));
-}
-
-clip::ClipArchitecture custom_architecture(const ClipConfig& c, int64_t vocab_size) {
-  PAT_CHECK(c.vision_width % c.head_width == 0 && c.text_width % c.head_width == 0,
-            "model.clip.head_width: expected a divisor of vision_width and text_width, got ", c.head_width);
-  clip::ClipArchitecture a;
-  a.embed_dim = c.embed_dim;
-  a.image_resolution = c.image_size;
-  a.vision_layers = c.vision_layers;
-  a.vision_width = c.vision_width;
-  a.vision_patch_size = c.vision_patch;
-  a.vision_heads = c.vision_width / c.head_width;
-  a.context_length = c.context_length;
-  a.vocab_size = vocab_size;
-  a.text_width = c.text_width;
-  a.text_heads = c.text_width / c.head_width;
-  a.text_layers = c.text_layers;
-  a.validate();
-  return a;
 }
 
 CatSegHeadOptions head_options(const HeadConfig& h, int64_t embed_dim, int64_t grid) {
@@ -115,9 +86,9 @@ SegModelImpl::SegModelImpl(const ModelConfig& config) : config_(config) {
   clip::ClipArchitecture arch;
   if (!c.weights.empty()) {
     weights = clip::load_clip_weights(c.weights);
-    arch = clip::infer_clip_architecture(weights);
+    arch = clip::infer_clip_architecture(weights, c.head_width);
   } else if (c.arch == "custom") {
-    arch = custom_architecture(c, tokenizer_vocab_size(c));
+    arch = custom_clip_architecture(c);
   } else {
     arch = clip::ClipArchitecture::preset(c.arch);
   }

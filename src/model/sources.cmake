@@ -28,4 +28,5 @@ set(PAT_MODEL_SOURCES
   model/seg_model.cpp
   model/pat/standalone_tokenizer.cpp
   model/catseg_checkpoint.cpp
+  model/clip_setup.cpp
 )

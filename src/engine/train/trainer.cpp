@@ -16,20 +16,14 @@
 #include "pat/core/log.h"
 #include "pat/core/precision.h"
 #include "pat/core/progress.h"
-#include "pat/data/class_list.h"
 #include "pat/data/loader.h"
-#include "pat/engine/datasets.h"
 #include "pat/engine/dist/data_parallel.h"
-#include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
 #include "pat/engine/train/grad_clip.h"
-#include "pat/engine/train/init_weights.h"
 #include "pat/engine/train/lr_schedule.h"
 #include "pat/engine/train/metrics_log.h"
+#include "pat/engine/train/seg_task.h"
 #include "pat/engine/train/signals.h"
-#include "pat/model/seg_model.h"
-#include "pat/vis/image.h"
-#include "pat/vis/panel.h"
 #include "pat/vis/plot.h"
 
 namespace fs = std::filesystem;
@@ -69,44 +63,41 @@ void prune_checkpoints(const std::string& dir, int64_t keep, bool remove_all = f
   for (size_t i = 0; i + keep < found.size(); ++i) fs::remove(found[i].second);
 }
 
-void write_plots(const std::string& dir) {
+/// loss.png from the training records; validation.png from the validation records (those holding `keys[0]`).
+void write_plots(const std::string& dir, const std::vector<std::string>& keys) {
   const auto records = MetricsLog::read(dir + "/metrics.jsonl");
-  std::map<std::string, vis::Series> losses;
-  vis::Series miou{"val mIoU", {}, {}};
+  std::map<std::string, vis::Series> losses, validation;
   for (const auto& r : records) {
     const double step = r["step"].get<double>();
-    if (r.contains("mIoU")) {
-      miou.xs.push_back(step);
-      miou.ys.push_back(r["mIoU"].get<double>());
-      continue;
-    }
+    const bool is_validation = !keys.empty() && r.contains(keys.front());
     for (const auto& [key, value] : r.items()) {
-      if (key == "loss" || key.rfind("loss_", 0) == 0) {
-        auto& s = losses[key];
-        s.name = key;
-        s.xs.push_back(step);
-        s.ys.push_back(value.get<double>());
-      }
+      const bool wanted = is_validation ? std::find(keys.begin(), keys.end(), key) != keys.end()
+                                        : key == "loss" || key.rfind("loss_", 0) == 0;
+      if (!wanted || !value.is_number()) continue;
+      auto& s = (is_validation ? validation : losses)[key];
+      s.name = key;
+      s.xs.push_back(step);
+      s.ys.push_back(value.get<double>());
     }
   }
-  std::vector<vis::Series> loss_series;
-  for (auto& [name, s] : losses) loss_series.push_back(s);
-  if (!loss_series.empty()) vis::plot_series(dir + "/loss.png", "training losses", loss_series);
-  if (!miou.xs.empty()) {
-    vis::PlotOptions o;
-    o.y_label = "mIoU (%)";
-    vis::plot_series(dir + "/miou.png", "validation mIoU", {miou}, o);
-  }
+  auto series = [](const std::map<std::string, vis::Series>& by_name) {
+    std::vector<vis::Series> out;
+    for (const auto& [name, s] : by_name) out.push_back(s);
+    return out;
+  };
+  if (!losses.empty()) vis::plot_series(dir + "/loss.png", "training losses", series(losses));
+  if (!validation.empty()) vis::plot_series(dir + "/validation.png", "validation", series(validation));
 }
 
-/// One training run, split into the steps `Trainer::run` calls in order: prepare (output directory, data,
-/// model, optimizer, resume, loader), then per optimizer step train_step (micro-steps, gradient averaging,
-/// clipping, optimizer step), log_step, checkpoint_step and validate_step, and finally finish.
+/// One training run of a task, split into the steps `Trainer::run` calls in order: prepare (output
+/// directory, task, optimizer, resume, loader), then per optimizer step train_step (micro-steps, gradient
+/// averaging, clipping, optimizer step), log_step, checkpoint_step and validate_step, and finally finish.
 class TrainingRun {
  public:
   using LossHook = std::function<void(int64_t, std::map<std::string, torch::Tensor>&)>;
 
-  TrainingRun(const Config& config, torch::Device device, Communicator& comm, const LossHook& loss_hook)
+  TrainingRun(const Config& config, torch::Device device, Communicator& comm, const TaskFactory& make_task,
+              const LossHook& loss_hook)
       : config_(config),
         t_(config.train),
         out_(config.train.output_dir),
@@ -114,13 +105,12 @@ class TrainingRun {
         comm_(comm),
         main_(comm.is_main()),
         world_(comm.size()),
-        loss_hook_(loss_hook),
-        previews_(config.train.output_dir + "/predictions") {}
+        make_task_(make_task),
+        loss_hook_(loss_hook) {}
 
   /// Everything before the first step; `resume` as in `Trainer::run`.
   void prepare(const std::string& resume) {
     prepare_output(resume);
-    prepare_data();
     prepare_model();
     resume_from_checkpoint();
     prepare_loader();
@@ -197,7 +187,7 @@ class TrainingRun {
 
   /// Periodic validation (the last step's is the final pass, in `finish`).
   void validate_step() {
-    if (val_set_ && state_.step % t_.eval_period == 0 && state_.step < t_.max_iter) validate(false);
+    if (task_->has_validation() && state_.step % t_.eval_period == 0 && state_.step < t_.max_iter) validate(false);
   }
 
   /// After the last step: agreement check across ranks, final validation, last checkpoint, final weights, plots.
@@ -205,21 +195,19 @@ class TrainingRun {
     progress_->finish();
     result_.step = state_.step;
     if (world_ > 1) {
-      PAT_CHECK(module_agrees_across_ranks(comm_, *model_), "distributed: after step ", state_.step,
+      PAT_CHECK(module_agrees_across_ranks(comm_, task_->module()), "distributed: after step ", state_.step,
                 " the ranks hold different parameters or buffers (codebooks included); this is a bug in PAT");
       PAT_LOG_INFO("distributed: all {} ranks hold identical parameters and buffers (codebooks included)", world_);
     }
     if (!result_.interrupted) {
-      if (val_set_) validate(true);
+      if (task_->has_validation()) validate(true);
       if (t_.checkpoint_period == 0 || state_.step % t_.checkpoint_period != 0) save("last.pt");
-      result_.final_weights = out_ + "/model_final.pt";
       if (main_) {
-        save_weights(out_ + "/model_final.pt", *model_);
-        save_weights(out_ + "/model_final.safetensors", *model_);
-        PAT_LOG_INFO("done: {} steps; weights {} (and .safetensors)", state_.step, result_.final_weights);
+        result_.final_weights = task_->write_final(out_);
+        PAT_LOG_INFO("done: {} steps; weights {}", state_.step, result_.final_weights);
       }
     }
-    if (main_) write_plots(out_);
+    if (main_) write_plots(out_, task_->plot_keys());
     return result_;
   }
 
@@ -246,40 +234,14 @@ class TrainingRun {
     }
   }
 
-  /// The training set and its classes; the validation set when periodic evaluation is on.
-  void prepare_data() {
-    train_set_ = make_dataset(config_, Split::kTrain);
-    classes_ = train_set_->class_names();
-    PAT_CHECK(static_cast<int64_t>(classes_.size()) >= train_set_->num_classes() && train_set_->num_classes() > 0,
-              train_set_->name(), ": training needs a class list (data.train_class_file)");
-    classes_.resize(train_set_->num_classes());
-    if (main_) data::save_class_names(out_ + "/classes.json", classes_);
-    if (t_.eval_period > 0) {
-      val_set_ = make_dataset(config_, Split::kVal);
-      val_transform_ = make_test_transform(config_, *val_set_);
-      val_classes_ = val_set_->class_names();
-      val_classes_.resize(val_set_->num_classes());
-    }
-  }
-
-  /// The model on its device in training mode, and AdamW over its parameter groups.
+  /// The task (model, data) on its device in training mode, and AdamW over its parameter groups.
   void prepare_model() {
-    model_ = model::SegModel(config_.model);
-    // model.init_weights: name-matched start (e.g. PAT from a converted CAT-Seg); a resume overrides it.
-    if (checkpoint_.empty() && !config_.model.init_weights.empty()) {
-      const auto report = init_weights(*model_, config_.model.init_weights);
-      if (main_) PAT_LOG_INFO("{}", format_init_report(report));
-    } else if (checkpoint_.empty() && config_.model.clip.weights.empty() && config_.model.clip.arch != "custom" &&
-               main_) {
-      PAT_LOG_WARN("model.clip.weights and model.init_weights are empty: CLIP {} starts from random weights",
-                   config_.model.clip.arch);
-    }
-    model_->set_classes(classes_);
-    place_module(*model_, device_, config_.runtime.channels_last);
-    model_->train();
+    task_ = make_task_(config_, out_, checkpoint_.empty(), main_);
+    place_module(task_->module(), device_, config_.runtime.channels_last);
+    task_->module().train();
 
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    for (const auto& g : model_->param_groups()) {
+    for (const auto& g : task_->param_groups()) {
       auto options = std::make_unique<torch::optim::AdamWOptions>(t_.lr * g.lr_scale);
       options->weight_decay(g.weight_decay ? t_.weight_decay : 0.0).betas({0.9, 0.999}).eps(1e-8);
       groups.emplace_back(g.params, std::move(options));
@@ -287,14 +249,14 @@ class TrainingRun {
       trainable_.insert(trainable_.end(), g.params.begin(), g.params.end());
     }
     PAT_CHECK(!trainable_.empty(), "model: nothing to train (every parameter is frozen)");
-    clip_groups_ = grad_clip_groups(*model_);
+    clip_groups_ = grad_clip_groups(task_->module());
     optimizer_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(t_.lr));
   }
 
   /// Restores the checkpoint (if any), then gives every rank rank 0's model and one codebook.
   void resume_from_checkpoint() {
     if (!checkpoint_.empty()) {
-      state_ = load_checkpoint(checkpoint_, *model_, optimizer_.get());
+      state_ = load_checkpoint(checkpoint_, task_->module(), optimizer_.get());
       last_good_ = checkpoint_;
       PAT_LOG_INFO("resumed from {} at step {}", checkpoint_, state_.step);
       if (state_.world_size != world_)
@@ -307,9 +269,9 @@ class TrainingRun {
     state_.config_yaml = to_yaml(config_);
     state_.world_size = world_;
     // Every rank starts from rank 0's model and keeps one codebook.
-    broadcast_module(comm_, *model_);
-    if (model_->pat) sync_codebooks(comm_, *model_->pat->tokenizer());
-    result_.best_miou = state_.best_metric;
+    broadcast_module(comm_, task_->module());
+    task_->after_broadcast(comm_);
+    result_.best_score = state_.best_metric;
   }
 
   /// This rank's shard of the data stream from the resumed position; the metrics log; the schedule.
@@ -324,7 +286,7 @@ class TrainingRun {
     lo.rank = comm_.rank();
     lo.world_size = world_;
     lo.start = {state_.epoch, state_.position};
-    loader_ = std::make_unique<data::Loader>(train_set_, make_train_transform(config_), lo);
+    loader_ = std::make_unique<data::Loader>(task_->train_set(), task_->train_transform(), lo);
 
     if (main_) metrics_.emplace(out_ + "/metrics.jsonl", state_.step);
     schedule_.kind = t_.schedule;
@@ -343,15 +305,16 @@ class TrainingRun {
   void micro_step() {
     auto batch = loader_->next();
     PAT_ASSERT(batch.has_value(), "the repeating loader ended");
-    model::SegModelOutput output;
+    TaskStep output;
     {
       Autocast autocast(device_, config_.runtime.precision);
-      output = model_->forward(batch->images.to(device_), batch->labels.to(device_), train_set_->ignore_label());
+      output = task_->forward(*batch, device_);
     }
+    PAT_ASSERT(!output.losses.empty(), "a training task returned no loss");
     if (loss_hook_) loss_hook_(state_.step + 1, output.losses);
     // One small all-reduce per micro-batch: the loss terms and statistics averaged over ranks, and
     // whether any rank was asked to stop. Every rank then takes the same decisions.
-    auto total = torch::zeros({}, output.logits.options().dtype(torch::kFloat32));
+    auto total = torch::zeros({}, output.losses.begin()->second.options().dtype(torch::kFloat32));
     std::vector<double> values;
     for (const auto& [name, term] : output.losses) {
       values.push_back(term.item<double>());
@@ -391,54 +354,34 @@ class TrainingRun {
       }
     }
     optimizer_->step();
-    model_->end_step();
+    task_->end_step();
     ++state_.step;
     ++window_steps_;
   }
 
   void save(const std::string& name) {
-    if (main_) save_checkpoint(out_ + "/" + name, *model_, optimizer_.get(), state_);
+    if (main_) save_checkpoint(out_ + "/" + name, task_->module(), optimizer_.get(), state_);
     if (name != "best.pt") last_good_ = out_ + "/" + name;
   }
 
-  /// Evaluates on the validation set (sharded over ranks), logs it, keeps best.pt; the final pass also
-  /// writes prediction previews.
+  /// Validates (sharded over ranks), logs it, keeps best.pt; the final pass may also write previews.
   void validate(bool final_pass) {
-    model_->set_classes(val_classes_);
-    EvaluateOptions eo;
-    eo.label = "val";
-    eo.progress = ::isatty(STDERR_FILENO) != 0;
-    eo.comm = &comm_;
-    if (final_pass && main_) {
-      ensure_directory(previews_, "predictions directory");
-      eo.on_prediction = [this](int64_t i, const torch::Tensor& image, const torch::Tensor& gt,
-                                const torch::Tensor& pred) {
-        if (i < 6)
-          vis::write_png(
-              previews_ + "/val_" + std::to_string(i) + ".png",
-              vis::prediction_panel(image, gt, pred, static_cast<int64_t>(val_classes_.size()), val_classes_));
-      };
-    }
-    BenchmarkResult r;
+    TaskValidation v;
     {
       Autocast autocast(device_, config_.runtime.precision);
-      r = evaluate(*model_, *val_set_, val_transform_, config_.eval, eo);
+      v = task_->validate(final_pass, comm_);
     }
-    model_->set_classes(classes_);
-    model_->train();
-    const double miou = r.metrics.miou;
-    if (metrics_)
-      metrics_->write({{"step", state_.step},
-                       {"mIoU", miou},
-                       {"fwIoU", r.metrics.fwiou},
-                       {"pACC", r.metrics.pacc},
-                       {"mACC", r.metrics.macc}});
-    PAT_LOG_INFO("step {}: val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", state_.step, miou, r.metrics.fwiou,
-                 r.metrics.pacc, r.metrics.macc);
-    result_.last_miou = miou;
-    if (miou > state_.best_metric) {
-      state_.best_metric = miou;
-      result_.best_miou = miou;
+    task_->module().train();
+    if (metrics_) {
+      nlohmann::json record = {{"step", state_.step}};
+      record.update(v.metrics);
+      metrics_->write(record);
+    }
+    PAT_LOG_INFO("step {}: {}", state_.step, v.summary);
+    result_.last_score = v.score;
+    if (v.score > state_.best_metric) {
+      state_.best_metric = v.score;
+      result_.best_score = v.score;
       save("best.pt");
     }
   }
@@ -450,16 +393,11 @@ class TrainingRun {
   Communicator& comm_;
   const bool main_;
   const int world_;
+  const TaskFactory& make_task_;
   const LossHook& loss_hook_;
-  const std::string previews_;
 
   std::string checkpoint_;  // the checkpoint resumed from ("" for a fresh start)
-  std::shared_ptr<data::Dataset> train_set_;
-  std::vector<std::string> classes_;
-  std::shared_ptr<data::Dataset> val_set_;
-  data::TransformPtr val_transform_;
-  std::vector<std::string> val_classes_;
-  model::SegModel model_{nullptr};
+  std::unique_ptr<TrainTask> task_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<double> base_lrs_;
   std::vector<torch::Tensor> trainable_;
@@ -484,11 +422,14 @@ class TrainingRun {
 
 }  // namespace
 
-Trainer::Trainer(Config config, torch::Device device, std::shared_ptr<Communicator> comm)
-    : config_(std::move(config)), device_(device), comm_(comm ? std::move(comm) : std::make_shared<Communicator>()) {}
+Trainer::Trainer(Config config, torch::Device device, std::shared_ptr<Communicator> comm, TaskFactory task)
+    : config_(std::move(config)),
+      device_(device),
+      comm_(comm ? std::move(comm) : std::make_shared<Communicator>()),
+      make_task_(task ? std::move(task) : TaskFactory(make_segmentation_task)) {}
 
 TrainResult Trainer::run(const std::string& resume) {
-  TrainingRun run(config_, device_, *comm_, loss_hook);
+  TrainingRun run(config_, device_, *comm_, make_task_, loss_hook);
   run.prepare(resume);
   while (!run.finished()) {
     if (run.stop_agreed()) {

@@ -54,15 +54,15 @@ TEST(Trainer, ReducesTheLossAndWritesEverything) {
   const double first = (losses[1] + losses[2] + losses[3]) / 3, last = (losses[28] + losses[29] + losses[30]) / 3;
   EXPECT_LT(last, 0.8 * first) << "first " << first << " last " << last;
   for (const char* name : {"config.yaml", "classes.json", "metrics.jsonl", "model_final.pt", "model_final.safetensors",
-                           "last.pt", "best.pt", "loss.png", "miou.png", "predictions/val_0.png"})
+                           "last.pt", "best.pt", "loss.png", "validation.png", "predictions/val_0.png"})
     EXPECT_TRUE(fs::exists(dir.file(name))) << name;
-  // best_miou / last_miou are the best and the last of the validation records (steps 15 and 30).
+  // best_score / last_score are the best and the last of the validation records (steps 15 and 30).
   std::vector<double> mious;
   for (const auto& r : pat::engine::MetricsLog::read(dir.file("metrics.jsonl")))
     if (r.contains("mIoU")) mious.push_back(r["mIoU"].get<double>());
   ASSERT_EQ(mious.size(), 2u);
-  EXPECT_DOUBLE_EQ(result.best_miou, std::max(mious[0], mious[1]));
-  EXPECT_DOUBLE_EQ(result.last_miou, mious[1]);
+  EXPECT_DOUBLE_EQ(result.best_score, std::max(mious[0], mious[1]));
+  EXPECT_DOUBLE_EQ(result.last_score, mious[1]);
   // The saved config reproduces the run's configuration.
   auto saved = pat::load_config(dir.file("config.yaml"));
   EXPECT_EQ(pat::to_yaml(saved), pat::to_yaml(config));
@@ -160,7 +160,7 @@ TEST(Trainer, TrainsOnCudaWithBf16Autocast_CUDA) {
   pat::engine::Trainer trainer(gpu_config, torch::Device(torch::kCUDA, 0));
   auto result = trainer.run();
   EXPECT_EQ(result.step, 4);
-  EXPECT_TRUE(std::isfinite(result.best_miou) && result.best_miou >= result.last_miou) << result.best_miou;
+  EXPECT_TRUE(std::isfinite(result.best_score) && result.best_score >= result.last_score) << result.best_score;
   auto cpu_losses = losses_by_step(cpu_dir.path()), gpu_losses = losses_by_step(gpu_dir.path());
   ASSERT_EQ(gpu_losses.size(), 4u);
   // Same initial model and data: the first loss agrees to bf16 accuracy.
