@@ -3,6 +3,7 @@
 
 #include "pat/config/config.h"
 #include "pat/core/error.h"
+#include "pat/engine/eval/benchmark.h"
 #include "pat/engine/eval/class_split.h"
 #include "test_support.h"
 
@@ -106,6 +107,28 @@ TEST(ClassSplit, SummaryLine) {
   auto s = pat::engine::split_metrics(split_test_metrics({50, kSplitNan, 30, 20}), {true, false, true, true},
                                       {"a", "b", "c", "d"});
   EXPECT_EQ(pat::engine::split_summary(s), "seen mIoU 33.33 (3 classes), unseen mIoU n/a (1 class), hIoU n/a");
+}
+
+TEST(ClassSplit, AttachToResultOnlyWithSplit) {
+  pat::engine::BenchmarkResult r;
+  r.metrics = split_test_metrics({60, 20, kSplitNan});
+  r.class_names = {"sky", "red circle", "grass"};
+  pat::engine::attach_class_split(r, split_test_config({}));
+  EXPECT_FALSE(r.split.has_value());
+  pat::engine::attach_class_split(r, split_test_config({"sky", "grass"}));
+  ASSERT_TRUE(r.split.has_value());
+  EXPECT_DOUBLE_EQ(r.split->seen_miou, 60.0);
+  EXPECT_DOUBLE_EQ(r.split->unseen_miou, 20.0);
+  EXPECT_DOUBLE_EQ(r.split->hiou, 30.0);
+  EXPECT_EQ(r.split->seen, (std::vector<std::string>{"sky", "grass"}));
+}
+
+TEST(ClassSplit, DefaultBenchmarkIsTheSyntheticValidationSet) {
+  pat::Config c;
+  c.data.val_dataset = "synthetic";
+  EXPECT_EQ(pat::engine::default_benchmark(c), "val");
+  c.data.val_dataset = "coco-stuff-val";
+  EXPECT_EQ(pat::engine::default_benchmark(c), "");
 }
 
 }  // namespace
