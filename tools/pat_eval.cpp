@@ -12,9 +12,12 @@
 #include "pat/engine/train/checkpoint.h"
 
 int main(int argc, char** argv) {
-  auto app = pat::app::make_app("pat_eval",
-                                "Evaluate a model on ADE-150/847, PASCAL-Context-59/459, VOC-20/20b or custom data "
-                                "(CAT-Seg protocol, detectron2 metrics).");
+  auto app =
+      pat::app::make_app("pat_eval",
+                         "Evaluate a model on ADE-150/847, PASCAL-Context-59/459, VOC-20/20b, custom data or the "
+                         "config's validation set (CAT-Seg protocol, detectron2 metrics). A config declaring "
+                         "data.synthetic_train_classes (the seen classes) adds seen mIoU, unseen mIoU and their "
+                         "harmonic mean hIoU.");
   pat::app::ConfigFlags flags;
   pat::app::add_config_flags(*app, flags, /*config_required=*/false);
   std::string weights, benchmarks, output = "eval_output", predictions;
@@ -23,8 +26,8 @@ int main(int argc, char** argv) {
                   "Trained weights (model_final.pt / .safetensors / a checkpoint; default: the newest "
                   "runs/*/model_final, with the config.yaml beside it unless --config is given)");
   app->add_option("--benchmark,-b", benchmarks,
-                  "Benchmark name(s), comma separated: ade150, ade847, pc59, pc459, voc20, voc20b, custom")
-      ->required();
+                  "Benchmark name(s), comma separated: ade150, ade847, pc59, pc459, voc20, voc20b, custom, or val "
+                  "(the config's data.val_dataset, as training validates; the default when it is synthetic)");
   app->add_option("--data-root", options.data_root,
                   "Dataset root (default: data.root, $PAT_DATASETS, ./datasets); "
                   "for custom: the folder with images/, labels/, classes.json");
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
       std::cout << pat::to_yaml(config);
       return 0;
     }
+    if (benchmarks.empty()) benchmarks = pat::engine::default_benchmark(config);
+    PAT_CHECK(!benchmarks.empty(),
+              "--benchmark: required unless data.val_dataset is synthetic (here: ", config.data.val_dataset, ")");
     if (auto status = pat::app::launch_workers(nproc, argc, argv, config.runtime)) return *status;
     // Under a launcher each process scores a shard of every benchmark; rank 0 reports.
     auto worker = pat::app::start_worker(config.runtime);
@@ -68,6 +74,8 @@ int main(int argc, char** argv) {
       for (const auto& n : names) results.push_back(pat::engine::evaluate_benchmark(*model, n, config, options));
     }
     if (!worker.comm->is_main()) return 0;
+    for (const auto& r : results)
+      if (r.split) PAT_LOG_INFO("{}: {}", r.name, pat::engine::split_summary(*r.split));
     std::cout << pat::engine::results_markdown(results);
     pat::engine::write_results_json(output + "/results.json", results);
     std::cout << "results: " << output << "/results.json" << std::endl;

@@ -9,6 +9,7 @@ set(PAT_ENGINE_SOURCES
   engine/train/seg_task.cpp
   engine/train/grad_clip.cpp
   engine/eval/benchmark.cpp
+  engine/eval/class_split.cpp
   engine/eval/evaluator.cpp
   engine/eval/inference_protocol.cpp
   engine/eval/label_map_io.cpp

@@ -57,6 +57,32 @@ check "two processes wrote every prediction map" diff <(cd "$work/eval/custom" &
 fails_with "pat_eval without weights" "--weights" "$bin/pat_eval" --config "$cfg" --benchmark custom --data-root "$data"
 fails_with "pat_eval unknown benchmark" "unknown" "$bin/pat_eval" --config "$cfg" --weights "$W" --benchmark nope
 
+# Zero-shot split: training labels sky and red circle only; pat_eval scores the config's synthetic validation
+# set (the default benchmark "val") and reports seen / unseen mIoU and hIoU.
+split_run="$work/split_run"
+check "pat_train with data.synthetic_train_classes a subset of the scene classes" "$bin/pat_train" --config "$cfg" \
+  --set "train.output_dir=$split_run" --set train.max_iter=2 --set train.eval_period=0 \
+  --set train.checkpoint_period=0 --set "data.synthetic_classes=[sky, grass, red circle, blue square]" \
+  --set "data.synthetic_train_classes=[sky, red circle]"
+check "pat_eval defaults to the config's validation set and prints seen / unseen / hIoU" bash -c "\
+  '$bin/pat_eval' --weights '$split_run/model_final.pt' --output '$work/eval_split' > '$work/split_out.txt' \
+  2> '$work/split_err.txt' && grep -q '^| benchmark | mIoU | fwIoU | pACC | mACC | seen mIoU | unseen mIoU | hIoU |' \
+  '$work/split_out.txt' && grep -q '^| val | ' '$work/split_out.txt' && \
+  grep -q 'val: seen mIoU .* (2 classes), unseen mIoU .* (2 classes), hIoU ' '$work/split_err.txt'"
+check "results.json: seen / unseen classes and means, hIoU" python3 "$src/tests/cli/check_split.py" \
+  "$work/eval_split/results.json" val "sky,red circle" "grass,blue square"
+check "pat_eval --benchmark val scores the same" "$bin/pat_eval" --weights "$split_run/model_final.pt" \
+  --benchmark val --output "$work/eval_split2"
+check "--benchmark val equals the default" cmp "$work/eval_split/results.json" "$work/eval_split2/results.json"
+check "pat_eval without a split: no seen / unseen columns or keys" bash -c "\
+  '$bin/pat_eval' --config '$cfg' --weights '$W' --benchmark val --output '$work/eval_nosplit' > '$work/nosplit.txt' \
+  && grep -q '^| val | ' '$work/nosplit.txt' && ! grep -q 'hIoU' '$work/nosplit.txt' \
+  '$work/eval_nosplit/results.json' && grep -q '\"mIoU\"' '$work/eval_nosplit/results.json'"
+fails_with "pat_eval --predictions on the validation set" "--benchmark val" "$bin/pat_eval" --config "$cfg" \
+  --benchmark val --predictions "$work/eval/custom" --output "$work/eval_bad"
+fails_with "pat_eval without --benchmark when data.val_dataset is not synthetic" "--benchmark: required" \
+  "$bin/pat_eval" --config "$cfg" --weights "$W" --set data.val_dataset=coco-stuff-val --output "$work/eval_bad"
+
 # pat_infer on good and bad images.
 img=$(find "$data" -name '*.png' -path '*images*' | head -n 1)
 check "pat_infer one image" "$bin/pat_infer" "$img" --classes "sky,red circle,grass" --config "$cfg" --weights "$W" \

@@ -23,10 +23,31 @@ std::vector<std::string> scored_names(const data::Dataset& dataset, bool voc20b)
   return names;
 }
 
+/// The config's validation dataset for "val".
+std::shared_ptr<data::Dataset> open_val_benchmark(const Config& config, const BenchmarkOptions& options) {
+  PAT_CHECK(options.class_file.empty(), "--class-file: not for --benchmark ", kValBenchmark,
+            " (its classes come from the config: data.val_class_file, data.synthetic_*_classes)");
+  Config copy = config;
+  if (!options.data_root.empty()) copy.data.root = options.data_root;
+  return make_dataset(copy, Split::kVal);
+}
+
 }  // namespace
+
+std::string default_benchmark(const Config& config) {
+  return config.data.val_dataset == "synthetic" ? kValBenchmark : "";
+}
+
+void attach_class_split(BenchmarkResult& result, const Config& config) {
+  const auto seen = seen_class_mask(config, result.class_names);
+  if (!seen.empty()) result.split = split_metrics(result.metrics, seen, result.class_names);
+}
 
 data::DatasetSpec benchmark_spec(const std::string& name, const Config& config, const BenchmarkOptions& options) {
   const std::string root = options.data_root.empty() ? config.data.root : options.data_root;
+  PAT_CHECK(name != kValBenchmark, "--benchmark ", kValBenchmark,
+            ": the config's validation set has no saved-prediction layout; score a model on it, or name a benchmark "
+            "layout or custom");
   data::DatasetSpec spec;
   if (name == "custom") {
     PAT_CHECK(!options.custom_root.empty() || !root.empty(),
@@ -41,7 +62,8 @@ data::DatasetSpec benchmark_spec(const std::string& name, const Config& config, 
 
 BenchmarkResult evaluate_benchmark(model::SegModelImpl& model, const std::string& name, const Config& config,
                                    const BenchmarkOptions& options) {
-  auto dataset = data::open_dataset(benchmark_spec(name, config, options));
+  auto dataset = name == kValBenchmark ? open_val_benchmark(config, options)
+                                       : data::open_dataset(benchmark_spec(name, config, options));
   const bool voc20b = name == "voc20b";
   auto vocabulary = dataset->class_names();
   PAT_CHECK(!vocabulary.empty(), name, ": no class names (give --class-file)");
@@ -57,6 +79,7 @@ BenchmarkResult evaluate_benchmark(model::SegModelImpl& model, const std::string
   auto result = evaluate(model, *dataset, make_test_transform(config, *dataset), config.eval, eo);
   result.name = name;
   result.class_names = scored_names(*dataset, voc20b);
+  attach_class_split(result, config);
   return result;
 }
 
@@ -72,6 +95,7 @@ BenchmarkResult score_benchmark_predictions(const std::string& predictions_dir, 
   result.metrics = score_prediction_folder(predictions_dir, dataset.spec().label_dir,
                                            voc20b ? kVoc20bClasses : dataset.num_classes(), dataset.ignore_label(), so);
   result.class_names = scored_names(dataset, voc20b);
+  attach_class_split(result, config);
   return result;
 }
 

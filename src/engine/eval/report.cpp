@@ -24,11 +24,22 @@ nlohmann::ordered_json number(double value) {
 }  // namespace
 
 std::string results_markdown(const std::vector<BenchmarkResult>& results) {
-  std::string out = "| benchmark | mIoU | fwIoU | pACC | mACC |\n|---|---:|---:|---:|---:|\n";
+  bool any_split = false;
+  for (const auto& r : results) any_split = any_split || r.split.has_value();
+  std::string out = "| benchmark | mIoU | fwIoU | pACC | mACC |";
+  out += any_split ? " seen mIoU | unseen mIoU | hIoU |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+                   : "\n|---|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
     const auto& m = r.metrics;
     out += "| " + r.name + " | " + cell(m.miou) + " | " + cell(m.fwiou) + " | " + cell(m.pacc) + " | " + cell(m.macc) +
-           " |\n";
+           " |";
+    if (any_split) {
+      if (r.split)
+        out += " " + cell(r.split->seen_miou) + " | " + cell(r.split->unseen_miou) + " | " + cell(r.split->hiou) + " |";
+      else
+        out += " n/a | n/a | n/a |";
+    }
+    out += "\n";
   }
   return out;
 }
@@ -49,6 +60,13 @@ nlohmann::ordered_json results_to_json(const std::vector<BenchmarkResult>& resul
     entry["pACC"] = number(m.pacc);
     entry["mACC"] = number(m.macc);
     entry["num_pixels"] = m.num_pixels;
+    if (r.split) {
+      entry["seen_mIoU"] = number(r.split->seen_miou);
+      entry["unseen_mIoU"] = number(r.split->unseen_miou);
+      entry["hIoU"] = number(r.split->hiou);
+      entry["seen_classes"] = r.split->seen;
+      entry["unseen_classes"] = r.split->unseen;
+    }
     nlohmann::ordered_json iou = nlohmann::ordered_json::object(), acc = nlohmann::ordered_json::object();
     std::set<std::string> used;
     for (size_t k = 0; k < m.iou.size(); ++k) {

@@ -69,6 +69,48 @@ TEST(Report, WriteJsonFile) {
   EXPECT_THROW(pat::engine::write_results_json(dir.file("missing/dir/results.json"), sample()), pat::Error);
 }
 
+// sample() with a seen/unseen split on ade150 only: seen wall (0), unseen bed (NaN) and wall (2).
+std::vector<BenchmarkResult> sample_with_split() {
+  auto results = sample();
+  pat::engine::SplitMetrics split;
+  split.seen_miou = 50.0;
+  split.unseen_miou = 12.5;
+  split.hiou = 20.0;  // 2 * 50 * 12.5 / 62.5
+  split.seen = {"wall"};
+  split.unseen = {"bed ", "wall"};
+  results[0].split = split;
+  return results;
+}
+
+TEST(Report, MarkdownSplitColumns) {
+  auto results = sample_with_split();
+  EXPECT_EQ(pat::engine::results_markdown(results),
+            "| benchmark | mIoU | fwIoU | pACC | mACC | seen mIoU | unseen mIoU | hIoU |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            "| ade150 | 31.81 | 55.50 | 70.25 | 44.00 | 50.00 | 12.50 | 20.00 |\n"
+            "| voc20 | n/a | 1.00 | 2.00 | 3.00 | n/a | n/a | n/a |\n");
+  results[0].split->unseen_miou = std::numeric_limits<double>::quiet_NaN();
+  results[0].split->hiou = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_NE(pat::engine::results_markdown(results).find("| 44.00 | 50.00 | n/a | n/a |\n"), std::string::npos);
+}
+
+TEST(Report, JsonSplitKeys) {
+  auto results = sample_with_split();
+  results[0].split->hiou = std::numeric_limits<double>::quiet_NaN();
+  auto j = pat::engine::results_to_json(results);
+  const auto& a = j["ade150"];
+  EXPECT_DOUBLE_EQ(a["seen_mIoU"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(a["unseen_mIoU"].get<double>(), 12.5);
+  ASSERT_TRUE(a.contains("hIoU"));
+  EXPECT_TRUE(a["hIoU"].is_null());
+  EXPECT_EQ(a["seen_classes"].get<std::vector<std::string>>(), (std::vector<std::string>{"wall"}));
+  EXPECT_EQ(a["unseen_classes"].get<std::vector<std::string>>(), (std::vector<std::string>{"bed ", "wall"}));
+  for (const char* key : {"seen_mIoU", "unseen_mIoU", "hIoU", "seen_classes", "unseen_classes"})
+    EXPECT_FALSE(j["voc20"].contains(key)) << key;  // no split: no keys
+  for (const char* key : {"seen_mIoU", "hIoU"})
+    EXPECT_FALSE(pat::engine::results_to_json(sample())["ade150"].contains(key));
+}
+
 TEST(Report, Errors) {
   auto bad = sample();
   bad[0].class_names.pop_back();
