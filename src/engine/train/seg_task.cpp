@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <cmath>
+
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/log.h"
 #include "pat/data/class_list.h"
 #include "pat/engine/datasets.h"
 #include "pat/engine/dist/data_parallel.h"
+#include "pat/engine/eval/class_split.h"
 #include "pat/engine/eval/evaluator.h"
 #include "pat/engine/train/checkpoint.h"
 #include "pat/engine/train/init_weights.h"
@@ -32,6 +35,7 @@ class SegmentationTask : public TrainTask {
       val_transform_ = make_test_transform(config_, *val_set_);
       val_classes_ = val_set_->class_names();
       val_classes_.resize(val_set_->num_classes());
+      seen_ = seen_class_mask(config_, val_classes_);
     }
 
     model_ = model::SegModel(config_.model);
@@ -63,7 +67,12 @@ class SegmentationTask : public TrainTask {
   }
 
   bool has_validation() const override { return val_set_ != nullptr; }
-  std::string score_key() const override { return "mIoU"; }
+  /// With a seen/unseen split, hIoU decides best.pt (the transfer to unseen classes counts as much as the rest).
+  std::string score_key() const override { return seen_.empty() ? "mIoU" : "hIoU"; }
+  std::vector<std::string> plot_keys() const override {
+    if (seen_.empty()) return {"mIoU"};
+    return {"hIoU", "seen_mIoU", "unseen_mIoU", "mIoU"};
+  }
 
   TaskValidation validate(bool final_pass, Communicator& comm) override {
     model_->set_classes(val_classes_);
@@ -89,6 +98,16 @@ class SegmentationTask : public TrainTask {
     v.score = m.miou;
     v.metrics = {{"mIoU", m.miou}, {"fwIoU", m.fwiou}, {"pACC", m.pacc}, {"mACC", m.macc}};
     v.summary = fmt::format("val mIoU {:.2f}  fwIoU {:.2f}  pACC {:.2f}  mACC {:.2f}", m.miou, m.fwiou, m.pacc, m.macc);
+    if (!seen_.empty()) {
+      const auto split = split_metrics(m, seen_, val_classes_);
+      // NaN (a group without ground truth in the validation scenes) is written as null and never wins best.pt.
+      auto value = [](double x) { return std::isnan(x) ? nlohmann::json() : nlohmann::json(x); };
+      v.metrics["seen_mIoU"] = value(split.seen_miou);
+      v.metrics["unseen_mIoU"] = value(split.unseen_miou);
+      v.metrics["hIoU"] = value(split.hiou);
+      v.score = std::isnan(split.hiou) ? -1 : split.hiou;
+      v.summary += "  " + split_summary(split);
+    }
     return v;
   }
 
@@ -107,6 +126,7 @@ class SegmentationTask : public TrainTask {
   std::shared_ptr<data::Dataset> val_set_;
   data::TransformPtr val_transform_;
   std::vector<std::string> val_classes_;
+  std::vector<bool> seen_;  // per validation class: labelled in training (empty: no split declared)
   model::SegModel model_{nullptr};
 };
 

@@ -9,6 +9,7 @@
 
 #include "pat/core/error.h"
 #include "pat/core/safetensors.h"
+#include "pat/data/class_list.h"
 #include "pat/engine/train/checkpoint.h"
 #include "pat/engine/train/metrics_log.h"
 #include "test_support.h"
@@ -182,4 +183,25 @@ TEST(Trainer, CheckpointPeriodZeroWritesNoPeriodicCheckpoints) {
   EXPECT_TRUE(fs::exists(dir.file("model_final.pt")));
   // Negative periods stay an error naming the key.
   EXPECT_THROW(tiny_config(dir.path(), {"train.checkpoint_period=-1"}), pat::Error);
+}
+
+TEST(Trainer, ValidatesSeenAndUnseenClassesWhenTheConfigDeclaresASplit) {
+  pat::test::TempDir dir;
+  auto result = train(tiny_config(dir.path(), {"data.synthetic_classes=[sky, grass, red circle, blue square]",
+                                               "data.synthetic_train_classes=[sky, grass, red circle]"}));
+  std::vector<double> hious;
+  for (const auto& r : pat::engine::MetricsLog::read(dir.file("metrics.jsonl"))) {
+    if (!r.contains("mIoU")) continue;
+    for (const char* key : {"seen_mIoU", "unseen_mIoU", "hIoU"}) ASSERT_TRUE(r.contains(key)) << key;
+    const double s = r["seen_mIoU"].get<double>(), u = r["unseen_mIoU"].is_null() ? 0 : r["unseen_mIoU"].get<double>();
+    const double h = r["hIoU"].is_null() ? -1 : r["hIoU"].get<double>();
+    if (h >= 0) EXPECT_NEAR(h, s + u > 0 ? 2 * s * u / (s + u) : 0, 1e-9);
+    hious.push_back(h);
+  }
+  ASSERT_EQ(hious.size(), 2u);
+  // hIoU, not mIoU, decides best.pt.
+  EXPECT_DOUBLE_EQ(result.best_score, std::max(hious[0], hious[1]));
+  // Training saw only the seen classes.
+  EXPECT_EQ(pat::data::load_class_names(dir.file("classes.json")),
+            (std::vector<std::string>{"sky", "grass", "red circle"}));
 }
