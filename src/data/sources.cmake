@@ -6,5 +6,6 @@ set(PAT_DATA_SOURCES
   data/transforms.cpp
   data/loader.cpp
   data/synthetic.cpp
+  data/captions.cpp
   data/prepare.cpp
 )
