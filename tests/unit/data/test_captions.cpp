@@ -1,10 +1,13 @@
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "pat/core/error.h"
 #include "pat/data/captions.h"
+#include "pat/data/synthetic.h"
 #include "test_support.h"
 
 using namespace pat::data;
@@ -126,4 +129,67 @@ TEST(Captions, BackgroundOnlyAndEmptyContent) {
   content.objects = {"cyan ring"};
   EXPECT_EQ(make_caption(content, a), make_caption(content, b));
   EXPECT_THROW(make_caption(SceneContent{}, r), pat::Error);
+}
+
+TEST(Captions, SceneCaptionsNameVisibleClassesAndEveryWord) {
+  SyntheticOptions o;
+  o.num_images = 300;
+  o.image_size = 96;
+  o.seed = 21;
+  o.captions = true;
+  SyntheticDataset ds(o);
+  const auto names = ds.class_names();
+  const int threshold = visible_pixel_threshold(96 * 96);
+  std::set<std::string> words;
+  std::vector<Sample> samples;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < ds.size(); ++i) samples.push_back(ds.get(i));
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[ timing   ] %.3f ms per 96x96 scene with caption (%zu scenes, all 56 classes)\n",
+              ms / double(ds.size()), ds.size());
+
+  o.captions = false;
+  SyntheticDataset plain(o);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const Sample& s = samples[i];
+    ASSERT_FALSE(s.caption.empty());
+    EXPECT_EQ(ds.get(i).caption, s.caption);  // deterministic
+    if (i < 20) {
+      const Sample p = plain.get(i);
+      EXPECT_TRUE(p.caption.empty());
+      EXPECT_EQ(cv::norm(p.image, s.image, cv::NORM_INF), 0) << "captions changed scene " << i;
+    }
+    std::vector<int> area(names.size(), 0);
+    for (int y = 0; y < 96; ++y)
+      for (int x = 0; x < 96; ++x) ++area[size_t(s.label.at<int32_t>(y, x))];
+    auto area_of = [&](const std::string& n) {
+      return area[size_t(std::find(names.begin(), names.end(), n) - names.begin())];
+    };
+
+    const SceneContent content = ds.content(i);
+    for (size_t k = 0; k < content.backgrounds.size(); ++k) {
+      EXPECT_GE(area_of(content.backgrounds[k]), threshold) << content.backgrounds[k] << " in scene " << i;
+      if (k > 0) EXPECT_GE(area_of(content.backgrounds[k - 1]), area_of(content.backgrounds[k]));
+    }
+    for (const auto& obj : content.objects) EXPECT_GE(area_of(obj), threshold) << obj << " in scene " << i;
+    for (size_t c = 0; c < 8; ++c)  // every visible background is in the content
+      if (area[c] >= threshold) EXPECT_TRUE(contains(content.backgrounds, names[c])) << names[c] << " " << i;
+
+    const CaptionMentions m = parse_caption(s.caption);
+    EXPECT_TRUE(m.stray.empty()) << s.caption;
+    EXPECT_FALSE(m.objects.empty() && m.backgrounds.empty()) << s.caption;
+    for (const auto& [name, count] : m.objects) {
+      EXPECT_GE(area_of(name), threshold) << "'" << s.caption << "' names " << name << " (scene " << i << ")";
+      EXPECT_LE(count, std::count(content.objects.begin(), content.objects.end(), name)) << s.caption;
+      words.insert(name.substr(0, name.find(' ')));
+      words.insert(name.substr(name.find(' ') + 1));
+    }
+    for (const auto& b : m.backgrounds) {
+      EXPECT_TRUE(contains(content.backgrounds, b)) << "'" << s.caption << "' names " << b << " (scene " << i << ")";
+      EXPECT_GE(area_of(b), threshold) << s.caption;
+      words.insert(b);
+    }
+  }
+  for (const auto* list : {&kCaptionColours, &kCaptionGeometries, &kCaptionBackgrounds})
+    for (const auto& w : *list) EXPECT_TRUE(words.count(w)) << "no caption says '" << w << "'";
 }
