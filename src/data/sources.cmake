@@ -7,6 +7,7 @@ set(PAT_DATA_SOURCES
   data/loader.cpp
   data/detail/synthetic_scene.cpp
   data/synthetic.cpp
+  data/synthetic_crop.cpp
   data/captions.cpp
   data/prepare.cpp
 )
