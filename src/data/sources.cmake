@@ -5,6 +5,9 @@ set(PAT_DATA_SOURCES
   data/dataset.cpp
   data/transforms.cpp
   data/loader.cpp
+  data/detail/synthetic_scene.cpp
   data/synthetic.cpp
+  data/synthetic_crop.cpp
+  data/captions.cpp
   data/prepare.cpp
 )

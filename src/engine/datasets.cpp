@@ -17,6 +17,7 @@ std::shared_ptr<data::Dataset> make_dataset(const Config& config, Split split) {
     o.num_images = train ? d.synthetic_train : d.synthetic_val;
     o.image_size = static_cast<int>(d.synthetic_size);
     o.classes = d.synthetic_classes;
+    o.label_classes = train ? d.synthetic_train_classes : d.synthetic_val_classes;
     // Validation scenes come from a different seed than the training scenes.
     o.seed = static_cast<uint64_t>(config.runtime.seed) * 2 + (train ? 0 : 1);
     return std::make_shared<data::SyntheticDataset>(o);

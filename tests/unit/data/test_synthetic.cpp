@@ -1,7 +1,11 @@
+#include <algorithm>
 #include <set>
+
+#include <opencv2/imgproc.hpp>
 
 #include "pat/core/error.h"
 #include "pat/data/class_list.h"
+#include "pat/data/rng.h"
 #include "pat/data/synthetic.h"
 #include "test_support.h"
 
@@ -15,10 +19,14 @@ bool same(const cv::Mat& a, const cv::Mat& b) {
 
 TEST(Synthetic, CatalogHasSharedColoursAndGeometries) {
   const auto names = synthetic_class_catalog();
-  EXPECT_EQ(names.size(), 22u);
-  EXPECT_EQ(names[0], "sky");
-  for (const char* n : {"red circle", "red square", "blue square", "yellow triangle", "green star"})
-    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  ASSERT_EQ(names.size(), 56u);
+  const std::vector<std::string> backgrounds = {"sky", "grass", "water", "road", "wall", "sand", "snow", "wood"};
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 8), backgrounds);
+  const char* colours[] = {"red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan"};
+  const char* geometries[] = {"circle", "square", "triangle", "star", "cross", "ring"};
+  size_t k = 8;  // colour-major after the backgrounds
+  for (const char* c : colours)
+    for (const char* g : geometries) EXPECT_EQ(names[k++], std::string(c) + " " + g);
   validate_class_names(names, "catalog");
 }
 
@@ -43,12 +51,12 @@ TEST(Synthetic, ScenesAreDeterministicAndValid) {
       for (int x = 0; x < 48; ++x) {
         const int v = a.label.at<int32_t>(y, x);
         ASSERT_GE(v, 0);
-        ASSERT_LT(v, 22);
+        ASSERT_LT(v, 56);
         seen.insert(v);
       }
   }
   int backgrounds = 0, shapes = 0;
-  for (int v : seen) (v < 6 ? backgrounds : shapes)++;
+  for (int v : seen) (v < 8 ? backgrounds : shapes)++;
   EXPECT_GE(backgrounds, 4);
   EXPECT_GE(shapes, 6);
   EXPECT_THROW(ds.get(12), pat::Error);
@@ -75,6 +83,149 @@ TEST(Synthetic, ClassSubsetsAndErrors) {
   EXPECT_THROW(SyntheticDataset{o}, pat::Error);
   o.classes = {};
   o.image_size = 4;
+  EXPECT_THROW(SyntheticDataset{o}, pat::Error);
+}
+
+TEST(Synthetic, EveryCatalogueClassRenders) {
+  SyntheticOptions o;
+  o.num_images = 200;
+  o.image_size = 32;
+  o.seed = 11;
+  SyntheticDataset ds(o);
+  const auto names = synthetic_class_catalog();
+  std::vector<int64_t> area(names.size(), 0);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const cv::Mat label = ds.get(i).label;
+    for (int y = 0; y < label.rows; ++y)
+      for (int x = 0; x < label.cols; ++x) ++area[size_t(label.at<int32_t>(y, x))];
+  }
+  // Snow, wood, crosses and rings included: every class covers pixels somewhere.
+  for (size_t c = 0; c < names.size(); ++c) EXPECT_GT(area[c], 0) << names[c];
+}
+
+TEST(Synthetic, OldClassSubsetsKeepTheirScenes) {
+  // Digests of the 22-class world's scenes (seed 7, 20 scenes): growing the catalogue changed none of them.
+  const std::vector<std::string> old22 = {"sky",
+                                          "grass",
+                                          "water",
+                                          "road",
+                                          "wall",
+                                          "sand",
+                                          "red circle",
+                                          "red square",
+                                          "red triangle",
+                                          "red star",
+                                          "green circle",
+                                          "green square",
+                                          "green triangle",
+                                          "green star",
+                                          "blue circle",
+                                          "blue square",
+                                          "blue triangle",
+                                          "blue star",
+                                          "yellow circle",
+                                          "yellow square",
+                                          "yellow triangle",
+                                          "yellow star"};
+  const std::vector<std::pair<std::vector<std::string>, uint64_t>> cases = {
+      {{"grass", "red circle", "red square"}, 0xe8047d3979f52fe6ull},
+      {old22, 0x6fc44f603f2ef555ull},
+      {{"wall", "sky", "yellow star", "blue triangle", "sand"}, 0xedf3c9f90c824f16ull},
+  };
+  for (const auto& [classes, digest] : cases) {
+    SyntheticOptions o;
+    o.num_images = 20;
+    o.image_size = 96;
+    o.seed = 7;
+    o.classes = classes;
+    SyntheticDataset ds(o);
+    uint64_t h = 0;
+    for (size_t i = 0; i < ds.size(); ++i) {
+      const Sample s = ds.get(i);
+      for (const cv::Mat* m : {&s.image, &s.label})
+        for (int y = 0; y < m->rows; ++y) {
+          const uint8_t* p = m->ptr<uint8_t>(y);
+          for (size_t k = 0; k < m->cols * m->elemSize(); ++k) h = mix64(h ^ p[k]);
+        }
+    }
+    EXPECT_EQ(h, digest) << classes.size() << " classes starting with " << classes[0];
+  }
+}
+
+TEST(Synthetic, RingHolesShowTheBackground) {
+  SyntheticOptions o;
+  o.num_images = 40;
+  o.image_size = 64;
+  o.min_shapes = o.max_shapes = 1;
+  o.min_shape_scale = 0.2;
+  o.max_shape_scale = 0.3;
+  o.classes = {"grass", "red ring"};
+  SyntheticDataset ds(o);
+  int checked = 0;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const Sample s = ds.get(i);
+    std::vector<cv::Point> ring;
+    cv::findNonZero(s.label == 1, ring);
+    ASSERT_FALSE(ring.empty());
+    const cv::Rect box = cv::boundingRect(ring);
+    if (box.x == 0 || box.y == 0 || box.br().x == 64 || box.br().y == 64) continue;  // cut by the border
+    const cv::Point centre(box.x + box.width / 2, box.y + box.height / 2);
+    EXPECT_EQ(s.label.at<int32_t>(centre), 0) << "scene " << i;  // labelled grass
+    const cv::Vec3b px = s.image.at<cv::Vec3b>(centre);          // and not painted red
+    EXPECT_LT(int(px[0]) - int(px[1]), 60) << "scene " << i;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+TEST(Synthetic, LabelClassesIgnoreTheOthers) {
+  SyntheticOptions o;
+  o.num_images = 24;
+  o.image_size = 48;
+  o.seed = 5;
+  o.captions = true;
+  SyntheticDataset full(o);
+  o.label_classes = {"red star", "sky", "grass", "snow", "blue ring", "wood", "cyan cross", "water"};
+  SyntheticDataset split(o);
+  EXPECT_EQ(split.class_names(), o.label_classes);
+  EXPECT_EQ(split.num_classes(), 8);
+  EXPECT_EQ(split.scene_classes(), synthetic_class_catalog());
+  const auto& scene_names = full.class_names();
+  int64_t ignored = 0, labelled = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    const Sample a = full.get(i), b = split.get(i);
+    EXPECT_TRUE(same(a.image, b.image));  // the scenes do not depend on the label classes
+    EXPECT_EQ(a.caption, b.caption);
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 48; ++x) {
+        const std::string& name = scene_names[size_t(a.label.at<int32_t>(y, x))];
+        const auto it = std::find(o.label_classes.begin(), o.label_classes.end(), name);
+        const int expected = it == o.label_classes.end() ? 255 : int(it - o.label_classes.begin());
+        ASSERT_EQ(b.label.at<int32_t>(y, x), expected) << name << " in scene " << i;
+        (expected == 255 ? ignored : labelled)++;
+      }
+  }
+  EXPECT_GT(ignored, 0);
+  EXPECT_GT(labelled, 0);
+}
+
+TEST(Synthetic, LabelClassErrors) {
+  SyntheticOptions o;
+  o.classes = {"sky", "grass", "red circle"};
+  o.label_classes = {"sky", "red square"};
+  try {
+    SyntheticDataset ds(o);
+    ADD_FAILURE() << "a label class outside the scene classes was accepted";
+  } catch (const pat::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'red square'"), std::string::npos) << e.what();
+  }
+  o.label_classes = {"sky", "sky"};
+  EXPECT_THROW(SyntheticDataset{o}, pat::Error);
+  o.label_classes = {"red circle"};  // only objects labelled: fine, the rest is ignored
+  SyntheticDataset ds(o);
+  EXPECT_EQ(ds.num_classes(), 1);
+  o.classes = {};
+  o.label_classes = {"grass", "magenta circle"};
   EXPECT_THROW(SyntheticDataset{o}, pat::Error);
 }
 
