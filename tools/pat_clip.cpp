@@ -1,4 +1,5 @@
-// pat_clip: CLIP utilities over the library: tokenize text, zero-shot classify an image, export embeddings.
+// pat_clip: CLIP utilities over the library: pretrain a CLIP on captioned synthetic scenes, tokenize text,
+// zero-shot classify an image, export embeddings.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -15,7 +16,10 @@
 #include "pat/core/error.h"
 #include "pat/core/fs.h"
 #include "pat/core/npy.h"
+#include "pat/core/log.h"
 #include "pat/core/resources.h"
+#include "pat/engine/train/clip_pretrain_task.h"
+#include "pat/engine/train/trainer.h"
 
 namespace {
 
@@ -59,8 +63,23 @@ torch::Tensor encode_images(ClipModel& model, const std::vector<std::string>& pa
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto app = pat::app::make_app("pat_clip", "CLIP utilities: tokenize, zero-shot classify, export embeddings.");
+  auto app = pat::app::make_app("pat_clip", "CLIP utilities: pretrain, tokenize, zero-shot classify, export embeddings.");
   app->require_subcommand(1, 1);
+
+  pat::app::ConfigFlags config_flags;
+  std::string resume, output;
+  auto* pretrain = app->add_subcommand(
+      "pretrain",
+      "Train a CLIP from scratch on captioned synthetic scenes (symmetric InfoNCE, learnable logit scale, AdamW with "
+      "warmup + cosine), with pat_train's loop: progress with ETA, metrics.jsonl, loss.png, validation.png, "
+      "checkpoints, --resume; writes <output>/clip_final.safetensors for model.clip.weights");
+  pat::app::add_config_flags(*pretrain, config_flags);
+  pretrain
+      ->add_option("--resume", resume,
+                   "Continue from the newest checkpoint in train.output_dir (no value) or from the checkpoint PATH")
+      ->expected(0, 1)
+      ->default_str("auto");
+  pretrain->add_option("--output,-o", output, "Output folder: short for --set train.output_dir=DIR");
 
   std::string vocab;
   bool truncate = false;
@@ -91,6 +110,25 @@ int main(int argc, char** argv) {
   embed->add_option("--out", out_dir, "Output directory (image_embeds.npy [N,E], text_embeds.npy [M,E])")->required();
 
   return pat::app::run(*app, argc, argv, [&] {
+    if (*pretrain) {
+      if (!output.empty()) config_flags.overrides.push_back("train.output_dir=" + output);
+      auto config = pat::app::load_config(config_flags);
+      if (config_flags.print_config) {
+        std::cout << pat::to_yaml(config);
+        return 0;
+      }
+      if (pretrain->count("--resume") && resume.empty()) resume = "auto";
+      auto worker = pat::app::start_worker(config.runtime);
+      if (worker.comm->is_main()) {
+        pat::ensure_directory(config.train.output_dir, "train.output_dir");
+        pat::add_log_file(config.train.output_dir + "/log.txt");
+      }
+      pat::engine::Trainer trainer(config, worker.device, worker.comm, pat::engine::make_clip_pretrain_task);
+      const auto result = trainer.run(resume);
+      if (result.interrupted) return 128 + result.signal;  // stopped by a signal, checkpoint written
+      if (worker.comm->is_main()) std::cout << "weights: " << result.final_weights << std::endl;
+      return 0;
+    }
     torch::NoGradGuard no_grad;
     if (*tokenize) {
       auto tokenizer = Tokenizer::from_bpe_file(vocab.empty() ? pat::default_vocab_path() : vocab);

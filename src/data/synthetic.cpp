@@ -36,6 +36,17 @@ std::vector<std::string> synthetic_class_catalog() {
   return names;
 }
 
+std::vector<std::string> synthetic_object_classes(const std::vector<std::string>& classes) {
+  const auto catalog = synthetic_class_catalog();
+  std::vector<std::string> objects;
+  for (const auto& name : classes.empty() ? catalog : classes) {
+    const auto it = std::find(catalog.begin(), catalog.end(), name);
+    PAT_CHECK(it != catalog.end(), "synthetic: unknown class '", name, "' (see synthetic_class_catalog())");
+    if (!detail::is_background_id(int(it - catalog.begin()))) objects.push_back(name);
+  }
+  return objects;
+}
+
 struct SyntheticDataset::Scene {
   cv::Mat image;  // CV_8UC3
   cv::Mat label;  // positions in scene_classes_

@@ -7,9 +7,11 @@ set(PAT_ENGINE_SOURCES
   engine/train/signals.cpp
   engine/train/trainer.cpp
   engine/train/seg_task.cpp
+  engine/train/clip_pretrain_task.cpp
   engine/train/grad_clip.cpp
   engine/eval/benchmark.cpp
   engine/eval/class_split.cpp
+  engine/eval/clip_zero_shot.cpp
   engine/eval/evaluator.cpp
   engine/eval/inference_protocol.cpp
   engine/eval/label_map_io.cpp

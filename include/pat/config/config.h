@@ -42,7 +42,7 @@ struct ClipConfig {
   int64_t text_width = 64;    ///< custom: text tower width
   int64_t text_layers = 2;    ///< custom: text blocks
   int64_t embed_dim = 64;     ///< custom: joint embedding dimension
-  int64_t head_width = 64;    ///< custom: attention head width (heads = width / head_width)
+  int64_t head_width = 64;    ///< attention head width (heads = width / head_width); also for loaded weights (OpenAI: 64)
 };
 
 /// `model.head:` the CAT-Seg cost-aggregation head (CATSEG.md §1).

@@ -54,6 +54,10 @@ struct SyntheticOptions {
 /// "red ring", "green circle", ... for the colours red, green, blue, yellow, orange, purple, pink, cyan.
 std::vector<std::string> synthetic_class_catalog();
 
+/// The object classes ("colour geometry") among `classes` (empty: the catalogue), in their order; an
+/// unknown name is a `pat::Error`.
+std::vector<std::string> synthetic_object_classes(const std::vector<std::string>& classes = {});
+
 /// An in-memory dataset of synthetic scenes (no files); ignore label 255 (the pixels of scene classes
 /// that are not label classes).
 class SyntheticDataset : public Dataset {

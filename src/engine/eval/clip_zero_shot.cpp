@@ -1,0 +1,99 @@
+#include "pat/engine/eval/clip_zero_shot.h"
+
+#include <algorithm>
+
+#include "pat/core/error.h"
+#include "pat/engine/eval/evaluator.h"
+#include "pat/model/seg_model.h"
+
+namespace pat::engine {
+namespace {
+
+torch::Device model_device(const clip::ClipModelImpl& model) { return model.positional_embedding.device(); }
+
+/// L2-normalised image embeddings of RGB uint8 images, in batches.
+torch::Tensor embed_images(clip::ClipModelImpl& model, const std::vector<cv::Mat>& images, int64_t batch_size) {
+  const int64_t size = model.architecture().image_resolution;
+  std::vector<torch::Tensor> rows;
+  for (size_t i = 0; i < images.size(); i += size_t(batch_size)) {
+    std::vector<torch::Tensor> batch;
+    for (size_t j = i; j < std::min(images.size(), i + size_t(batch_size)); ++j) batch.push_back(image_tensor(images[j]));
+    auto x = model::normalize_model_input(torch::stack(batch).to(model_device(model)), size);
+    rows.push_back(torch::nn::functional::normalize(model.encode_image(x), torch::nn::functional::NormalizeFuncOptions().dim(-1)));
+  }
+  return torch::cat(rows);
+}
+
+/// L2-normalised text embeddings (texts longer than the context are cut, keeping the end token).
+torch::Tensor embed_texts(clip::ClipModelImpl& model, const clip::Tokenizer& tokenizer,
+                          const std::vector<std::string>& texts, int64_t batch_size) {
+  std::vector<torch::Tensor> rows;
+  for (size_t i = 0; i < texts.size(); i += size_t(batch_size)) {
+    const std::vector<std::string> batch(texts.begin() + long(i),
+                                         texts.begin() + long(std::min(texts.size(), i + size_t(batch_size))));
+    auto ids = tokenizer.tokenize_batch(batch, model.architecture().context_length, /*truncate=*/true);
+    rows.push_back(torch::nn::functional::normalize(model.encode_text(ids.to(model_device(model))),
+                                                    torch::nn::functional::NormalizeFuncOptions().dim(-1)));
+  }
+  return torch::cat(rows);
+}
+
+double percent(int64_t hits, int64_t total) { return total > 0 ? 100.0 * double(hits) / double(total) : 0.0; }
+
+}  // namespace
+
+ClipZeroShot evaluate_clip_zero_shot(clip::ClipModelImpl& model, const clip::Tokenizer& tokenizer,
+                                     const ClipZeroShotOptions& options) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  ClipZeroShot out;
+
+  // Caption retrieval over the held-out scenes.
+  data::SyntheticOptions scene_options = options.scenes;
+  scene_options.captions = true;
+  const data::SyntheticDataset scenes(scene_options);
+  std::vector<cv::Mat> images;
+  std::vector<std::string> captions;
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    auto s = scenes.get(i);
+    images.push_back(s.image);
+    captions.push_back(s.caption);
+  }
+  const auto similarity = embed_images(model, images, options.batch_size)
+                              .matmul(embed_texts(model, tokenizer, captions, options.batch_size).t())
+                              .to(torch::kCPU);  // [scenes, captions]
+  const auto best_text = similarity.argmax(1), best_image = similarity.argmax(0);
+  int64_t i2t = 0, t2i = 0;
+  for (int64_t i = 0; i < int64_t(captions.size()); ++i) {
+    i2t += captions[size_t(best_text[i].item<int64_t>())] == captions[size_t(i)];
+    t2i += captions[size_t(best_image[i].item<int64_t>())] == captions[size_t(i)];
+  }
+  out.scenes = int64_t(captions.size());
+  out.image_to_text_r1 = percent(i2t, out.scenes);
+  out.text_to_image_r1 = percent(t2i, out.scenes);
+
+  // Zero-shot classification of single-object crops.
+  const auto classes = data::synthetic_object_classes(options.scenes.classes);
+  PAT_CHECK(!classes.empty(), "zero-shot check: the scene classes hold no object class");
+  std::vector<std::string> prompts;
+  const auto slot = options.prompt.find("{}");
+  PAT_CHECK(slot != std::string::npos, "zero-shot check: the prompt \"", options.prompt, "\" has no {} for the class");
+  for (const auto& c : classes) prompts.push_back(std::string(options.prompt).replace(slot, 2, c));
+  const auto text = embed_texts(model, tokenizer, prompts, options.batch_size);
+  std::vector<cv::Mat> crops;
+  std::vector<int64_t> truth;
+  for (int64_t i = 0; i < options.num_crops; ++i) {
+    auto crop = data::synthetic_object_crop(options.scenes, size_t(i));
+    crops.push_back(crop.image);
+    truth.push_back(int64_t(std::find(classes.begin(), classes.end(), crop.name) - classes.begin()));
+  }
+  const auto predicted = embed_images(model, crops, options.batch_size).matmul(text.t()).argmax(1).to(torch::kCPU);
+  int64_t hits = 0;
+  for (size_t i = 0; i < truth.size(); ++i) hits += predicted[int64_t(i)].item<int64_t>() == truth[i];
+  out.crops = int64_t(truth.size());
+  out.classes = int64_t(classes.size());
+  out.accuracy = percent(hits, out.crops);
+  return out;
+}
+
+}  // namespace pat::engine

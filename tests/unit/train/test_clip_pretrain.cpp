@@ -1,0 +1,139 @@
+#include "pat/engine/train/clip_pretrain_task.h"
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "pat/clip/contrastive_loss.h"
+#include "pat/clip/weights.h"
+#include "pat/core/error.h"
+#include "pat/core/safetensors.h"
+#include "pat/engine/train/metrics_log.h"
+#include "pat/engine/train/trainer.h"
+#include "pat/model/seg_model.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// tests/data/engine/tiny.yaml's CLIP pretrained on a few 32-pixel scenes of the whole catalogue.
+pat::Config pretrain_config(const std::string& output_dir, std::vector<std::string> overrides = {}) {
+  std::vector<std::string> base = {"train.output_dir=" + output_dir, "data.synthetic_train=64", "train.batch_size=8",
+                                   "train.max_iter=6", "train.eval_period=3", "train.checkpoint_period=3",
+                                   "pretrain.val_scenes=8", "pretrain.val_crops=16", "model.clip.context_length=80",
+                                   "data.color_jitter=false"};
+  base.insert(base.end(), overrides.begin(), overrides.end());
+  return pat::load_config(pat::test::data_path("engine/tiny.yaml"), base);
+}
+
+pat::engine::TrainResult pretrain(const pat::Config& config, const std::string& resume = "",
+                                  std::function<void(int64_t, std::map<std::string, torch::Tensor>&)> hook = {}) {
+  torch::set_num_threads(1);
+  torch::manual_seed(static_cast<uint64_t>(config.runtime.seed));
+  pat::engine::Trainer trainer(config, torch::kCPU, nullptr, pat::engine::make_clip_pretrain_task);
+  trainer.loss_hook = std::move(hook);
+  return trainer.run(resume);
+}
+
+}  // namespace
+
+TEST(ContrastiveLoss, MatchesHandWorkedValues) {
+  // Rows: CE([2,0],0) = log(1+e^-2), CE([1,1],1) = log 2; columns: CE([2,1],0) = CE([0,1],1) = log(1+e^-1).
+  const auto loss = pat::clip::contrastive_loss(torch::tensor({{2.0, 0.0}, {1.0, 1.0}}));
+  const double rows = (std::log1p(std::exp(-2.0)) + std::log(2.0)) / 2, cols = std::log1p(std::exp(-1.0));
+  EXPECT_NEAR(loss.item<double>(), (rows + cols) / 2, 1e-6);
+  // Perfectly separated pairs cost almost nothing; swapped ones a lot.
+  EXPECT_LT(pat::clip::contrastive_loss(torch::eye(4) * 50).item<double>(), 1e-6);
+  EXPECT_GT(pat::clip::contrastive_loss((1 - torch::eye(4)) * 50).item<double>(), 40);
+  EXPECT_THROW(pat::clip::contrastive_loss(torch::zeros({2, 3})), pat::Error);
+}
+
+TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
+  pat::test::TempDir dir;
+  const auto config = pretrain_config(dir.path());
+  std::vector<double> losses;
+  const auto result = pretrain(config, "", [&](int64_t, std::map<std::string, torch::Tensor>& terms) {
+    ASSERT_EQ(terms.size(), 1u);
+    losses.push_back(terms.at("contrastive").item<double>());
+  });
+  EXPECT_EQ(result.step, 6);
+  ASSERT_EQ(losses.size(), 6u);
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l) && l > 0) << l;
+  // Validation records at steps 3 and 6 with the three figures; best.pt follows the zero-shot accuracy.
+  std::vector<double> accuracies;
+  for (const auto& r : pat::engine::MetricsLog::read(dir.file("metrics.jsonl"))) {
+    if (r.contains("logit_scale")) EXPECT_LE(r["logit_scale"].get<double>(), 100.0 + 1e-3);
+    if (!r.contains("zero_shot_acc")) continue;
+    accuracies.push_back(r["zero_shot_acc"].get<double>());
+    for (const char* key : {"retrieval_i2t_R@1", "retrieval_t2i_R@1"}) {
+      ASSERT_TRUE(r.contains(key)) << key;
+      EXPECT_GE(r[key].get<double>(), 0.0);
+      EXPECT_LE(r[key].get<double>(), 100.0);
+    }
+  }
+  ASSERT_EQ(accuracies.size(), 2u);
+  EXPECT_DOUBLE_EQ(result.best_score, std::max(accuracies[0], accuracies[1]));
+  for (const char* name : {"config.yaml", "metrics.jsonl", "last.pt", "best.pt", "loss.png", "validation.png"})
+    EXPECT_TRUE(fs::exists(dir.file(name))) << name;
+  ASSERT_EQ(result.final_weights, dir.file("clip_final.safetensors"));
+
+  // model.clip.weights takes the file as it is: every CLIP tensor arrives unchanged.
+  auto seg_config = pat::load_config(pat::test::data_path("engine/tiny.yaml"),
+                                     {"model.clip.weights=" + result.final_weights, "model.clip.context_length=80"});
+  pat::model::SegModel model(seg_config.model);
+  const auto written = pat::clip::load_clip_weights(result.final_weights);
+  EXPECT_EQ(written.size(), pat::clip::clip_state_dict(*model->clip).size());
+  for (const auto& [name, value] : pat::clip::clip_state_dict(*model->clip)) {
+    ASSERT_TRUE(written.count(name)) << name;
+    EXPECT_TRUE(torch::equal(value, written.at(name))) << name;
+  }
+}
+
+TEST(ClipPretrain, ResumeReproducesAnUninterruptedRun) {
+  pat::test::TempDir full, split;
+  auto reference = pretrain(pretrain_config(full.path(), {"train.eval_period=0"}));
+  auto interrupted = pretrain(pretrain_config(split.path(), {"train.eval_period=0"}), "", [](int64_t step, auto&) {
+    if (step == 3) std::raise(SIGTERM);
+  });
+  ASSERT_TRUE(interrupted.interrupted);
+  EXPECT_FALSE(fs::exists(split.file("clip_final.safetensors")));
+  auto resumed = pretrain(pretrain_config(split.path(), {"train.eval_period=0"}), "auto");
+  ASSERT_EQ(resumed.step, 6);
+  const auto a = pat::read_safetensors(reference.final_weights).tensors;
+  const auto b = pat::read_safetensors(resumed.final_weights).tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, value] : a) EXPECT_TRUE(torch::equal(value, b.at(name))) << name;
+}
+
+TEST(ClipPretrain, LogitScaleStartsAtTheConfiguredValueAndIsClamped) {
+  pat::test::TempDir dir;
+  const auto config = pretrain_config(dir.path(), {"pretrain.logit_scale_init=20", "pretrain.logit_scale_max=50"});
+  auto task = pat::engine::make_clip_pretrain_task(config, dir.path(), true, true);
+  torch::Tensor scale;
+  for (const auto& p : task->module().named_parameters())
+    if (p.key() == "logit_scale") scale = p.value();
+  ASSERT_TRUE(scale.defined());
+  EXPECT_NEAR(scale.exp().item<double>(), 20.0, 1e-4);
+  {
+    torch::NoGradGuard no_grad;
+    scale.fill_(std::log(500.0));
+  }
+  task->end_step();
+  EXPECT_NEAR(scale.exp().item<double>(), 50.0, 1e-3);
+}
+
+TEST(ClipPretrain, RejectsConfigsItCannotTrain) {
+  pat::test::TempDir dir;
+  EXPECT_THROW(pat::engine::make_clip_pretrain_task(pretrain_config(dir.path(), {"model.clip.arch=ViT-B-16"}),
+                                                    dir.path(), true, true),
+               pat::Error);
+  EXPECT_THROW(pat::engine::make_clip_pretrain_task(pretrain_config(dir.path(), {"data.synthetic_size=48"}), dir.path(),
+                                                    true, true),
+               pat::Error);
+  EXPECT_THROW(pat::load_config(pat::test::data_path("engine/tiny.yaml"),
+                                {"pretrain.logit_scale_init=200", "pretrain.logit_scale_max=100"}),
+               pat::Error);
+}
