@@ -171,5 +171,54 @@ check "pat_tokenize with no --weights/--config uses the newest run" bash -c "cd 
   grep -m1 . err.txt | grep -q 'model runs/tiny/model_final.pt (newest'"
 check "no pat_tokenize output after the failures" test -z "$(ls "$work/tok_bad" 2> /dev/null)"
 
+# Open vocabulary in miniature: pat_clip pretrain writes a CLIP that pat_train starts from (model.clip.weights),
+# training labels only the seen classes, pat_eval and pat_infer use unseen names (a caption-only background).
+clip_run="$work/clip_run"
+pretrain_set=(--set "train.output_dir=$clip_run" --set data.synthetic_train=32 --set train.batch_size=8
+  --set train.max_iter=4 --set train.eval_period=4 --set train.checkpoint_period=2 --set pretrain.val_scenes=8
+  --set pretrain.val_crops=16 --set model.clip.context_length=80)
+check "pat_clip pretrain trains a tiny CLIP on captioned scenes" "$bin/pat_clip" pretrain --config "$cfg" \
+  "${pretrain_set[@]}"
+check "pat_clip pretrain wrote the CLIP, metrics with zero-shot figures, plots" bash -c "test -s '$clip_run/clip_final.safetensors' \
+  -a -s '$clip_run/loss.png' -a -s '$clip_run/validation.png' && grep -q '\"zero_shot_acc\"' '$clip_run/metrics.jsonl' \
+  && grep -q '\"retrieval_i2t_R@1\"' '$clip_run/metrics.jsonl'"
+check "pat_clip pretrain --resume of a finished run" "$bin/pat_clip" pretrain --config "$cfg" "${pretrain_set[@]}" --resume
+fails_with "pat_clip pretrain needs a custom CLIP" "model.clip.arch" "$bin/pat_clip" pretrain --config "$cfg" \
+  "${pretrain_set[@]}" --set model.clip.arch=ViT-B-16
+ov_run="$work/ov_run"
+check "pat_train from the pretrained CLIP on the seen classes" "$bin/pat_train" --config "$cfg" \
+  --set "train.output_dir=$ov_run" --set train.max_iter=2 --set train.eval_period=2 --set train.checkpoint_period=0 \
+  --set "model.clip.weights=$clip_run/clip_final.safetensors" \
+  --set "data.synthetic_classes=[sky, grass, snow, red circle, blue circle, red square]" \
+  --set "data.synthetic_train_classes=[sky, grass, red circle, red square]"
+check "the run trained on the seen classes and validated the unseen ones" bash -c "\
+  grep -q '\"hIoU\"' '$ov_run/metrics.jsonl' && python3 -c 'import json,sys; \
+  sys.exit(json.load(open(sys.argv[1])) != [\"sky\", \"grass\", \"red circle\", \"red square\"])' '$ov_run/classes.json'"
+check "pat_eval on the run's validation scenes" "$bin/pat_eval" --weights "$ov_run/model_final.pt" --output "$work/eval_ov"
+check "pat_eval scored unseen classes, a caption-only background among them" python3 "$src/tests/cli/check_split.py" \
+  "$work/eval_ov/results.json" val "sky,grass,red circle,red square" "snow,blue circle"
+check "pat_prepare synthetic --config --split val writes the validation scenes" bash -c "\
+  '$bin/pat_prepare' synthetic --config '$ov_run/config.yaml' --split val --data-root '$work/ov_val' -q && \
+  test \$(ls '$work/ov_val/synthetic/images' | wc -l) -eq 4 && grep -q snow '$work/ov_val/synthetic/classes.json'"
+check "pat_infer with unseen names" "$bin/pat_infer" "$work/ov_val/synthetic/images/synth_000000.png" \
+  --classes "blue circle, snow" --weights "$ov_run/model_final.pt" --output "$work/pred_ov"
+check "pat_infer wrote the unseen-class prediction" test -s "$work/pred_ov/synth_000000.json"
+
+# tools/ablate_summary.py on two seeds of made-up results: mean ± std per variant, token table, SVG chart.
+abl="$work/ablate"
+for v in pat_s1:40:20 pat_s2:60:30 baseline_s1:30:10 baseline_s2:50:20; do
+  IFS=: read -r name seen unseen <<< "$v"
+  mkdir -p "$abl/$name/eval" "$abl/$name/tokens"
+  echo "{\"val\": {\"mIoU\": 1, \"seen_mIoU\": $seen, \"unseen_mIoU\": $unseen, \"hIoU\": 2}}" > "$abl/$name/eval/results.json"
+  echo '{"levels": {"l0": {"nmi": 0.5, "purity": 0.25, "codes_used": 10}}}' > "$abl/$name/tokens/summary.json"
+done
+printf 'intro\n<!-- ablate:begin -->\nold\n<!-- ablate:end -->\noutro\n' > "$work/results.md"
+check "ablate_summary: mean ± std per variant, PAT's token table, the chart, text around the markers kept" bash -c "\
+  python3 '$src/tools/ablate_summary.py' '$abl' '$work/results.md' '$work/results.svg' > /dev/null && \
+  grep -q '| PAT (pretrained tiny CLIP) | 1, 2 | 50.00 ± 14.14 | 25.00 ± 7.07 | 2.00 ± 0.00 | 1.00 ± 0.00 |' '$work/results.md' && \
+  grep -q '| CAT-Seg baseline (model.pat.enabled=false) | 1, 2 | 40.00 ± 14.14 | 15.00 ± 7.07 | 2.00 ± 0.00 |' '$work/results.md' && \
+  grep -q '| l0 | 0.500 ± 0.000 | 0.250 ± 0.000 | 10 ± 0 |' '$work/results.md' && grep -q '^intro' '$work/results.md' && \
+  grep -q '^outro' '$work/results.md' && ! grep -q '^old' '$work/results.md' && grep -q '<svg' '$work/results.svg'"
+
 echo "$((failures)) failed"
 [ "$failures" -eq 0 ]
