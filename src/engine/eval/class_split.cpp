@@ -22,13 +22,6 @@ double mean_of_present(const std::vector<double>& values) {
   return count == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / double(count);
 }
 
-std::string split_value_text(double value) {
-  if (!std::isfinite(value)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.2f", value);
-  return buffer;
-}
-
 std::string class_count_text(size_t n) {
   return std::to_string(n) + (n == 1 ? " class" : " classes");
 }
@@ -69,9 +62,9 @@ SplitMetrics split_metrics(const SegMetrics& metrics, const std::vector<bool>& s
 }
 
 std::string split_summary(const SplitMetrics& split) {
-  return "seen mIoU " + split_value_text(split.seen_miou) + " (" + class_count_text(split.seen.size()) +
-         "), unseen mIoU " + split_value_text(split.unseen_miou) + " (" + class_count_text(split.unseen.size()) +
-         "), hIoU " + split_value_text(split.hiou);
+  return "seen mIoU " + format_metric(split.seen_miou) + " (" + class_count_text(split.seen.size()) +
+         "), unseen mIoU " + format_metric(split.unseen_miou) + " (" + class_count_text(split.unseen.size()) +
+         "), hIoU " + format_metric(split.hiou);
 }
 
 }  // namespace pat::engine

@@ -1,5 +1,7 @@
 #include "pat/engine/eval/metrics.h"
 
+#include <cstdio>
+
 #include <cmath>
 #include <limits>
 
@@ -83,6 +85,13 @@ void ConfusionMatrix::reset() {
 
 SegMetrics ConfusionMatrix::compute(MiouFormula formula) const {
   return compute_seg_metrics(matrix_, formula);
+}
+
+std::string format_metric(double value) {
+  if (!std::isfinite(value)) return "n/a";
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.2f", value);
+  return buffer;
 }
 
 SegMetrics compute_seg_metrics(const torch::Tensor& counts_in, MiouFormula formula) {

@@ -10,13 +10,6 @@
 namespace pat::engine {
 namespace {
 
-std::string cell(double value) {
-  if (!std::isfinite(value)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.2f", value);
-  return buffer;
-}
-
 nlohmann::ordered_json number(double value) {
   return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
 }
@@ -31,11 +24,11 @@ std::string results_markdown(const std::vector<BenchmarkResult>& results) {
                    : "\n|---|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
     const auto& m = r.metrics;
-    out += "| " + r.name + " | " + cell(m.miou) + " | " + cell(m.fwiou) + " | " + cell(m.pacc) + " | " + cell(m.macc) +
+    out += "| " + r.name + " | " + format_metric(m.miou) + " | " + format_metric(m.fwiou) + " | " + format_metric(m.pacc) + " | " + format_metric(m.macc) +
            " |";
     if (any_split) {
       if (r.split)
-        out += " " + cell(r.split->seen_miou) + " | " + cell(r.split->unseen_miou) + " | " + cell(r.split->hiou) + " |";
+        out += " " + format_metric(r.split->seen_miou) + " | " + format_metric(r.split->unseen_miou) + " | " + format_metric(r.split->hiou) + " |";
       else
         out += " n/a | n/a | n/a |";
     }

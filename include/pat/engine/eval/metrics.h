@@ -3,6 +3,7 @@
 /// confusion-matrix accumulator and the mIoU / fwIoU / pACC / mACC / per-class results it yields.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -64,6 +65,9 @@ class ConfusionMatrix {
   int64_t ignore_label_;
   torch::Tensor matrix_;
 };
+
+/// A metric value as reports print it: two decimals ("61.20"), "n/a" for NaN or infinity.
+std::string format_metric(double value);
 
 /// Metrics of a [C, C] count matrix (rows = prediction, columns = GT), detectron2 formulas.
 SegMetrics compute_seg_metrics(const torch::Tensor& counts, MiouFormula formula = MiouFormula::kGtPresent);
