@@ -18,6 +18,7 @@ set(PAT_MODEL_SOURCES
   model/catseg/class_aggregation.cpp
   model/catseg/aggregator_layer.cpp
   model/catseg/upsampling_decoder.cpp
+  model/catseg/patch_upsample.cpp
   model/catseg/cost_volume.cpp
   model/catseg/class_pruning.cpp
   model/catseg/guidance_upsamplers.cpp

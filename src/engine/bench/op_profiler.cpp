@@ -161,7 +161,8 @@ bool is_counted_op(const std::string& name) {
                                      "aten::convolution",
                                      "aten::_convolution",
                                      "aten::convolution_backward",
-                                     "aten::scaled_dot_product_attention"};
+                                     "aten::scaled_dot_product_attention",
+                                     "pat::catseg_bmm"};
   for (const char* op : kOps)
     if (name == op) return true;
   return false;
@@ -169,7 +170,7 @@ bool is_counted_op(const std::string& name) {
 
 double op_flops(const std::string& name, c10::ArrayRef<const c10::IValue> inputs) {
   if (name == "aten::mm" || name == "aten::bmm" || name == "aten::addmm" || name == "aten::baddbmm" ||
-      name == "aten::matmul") {
+      name == "aten::matmul" || name == "pat::catseg_bmm") {
     const size_t first = (name == "aten::addmm" || name == "aten::baddbmm") ? 1 : 0;
     const auto* a = tensor_at(inputs, first);
     const auto* b = tensor_at(inputs, first + 1);

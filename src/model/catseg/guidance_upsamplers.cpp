@@ -4,6 +4,7 @@
 
 #include "pat/core/error.h"
 #include "pat/core/profile_scope.h"
+#include "pat/model/catseg/patch_upsample.h"
 
 namespace pat::model {
 
@@ -26,7 +27,7 @@ std::tuple<torch::Tensor, torch::Tensor> GuidanceUpsamplersImpl::forward(const t
             options.width, ", h, w] for the shallow tap, got ", shallow_tap.sizes());
   PAT_CHECK(deep_tap.dim() == 4 && deep_tap.size(1) == options.width, "GuidanceUpsamplers: expected [B, ",
             options.width, ", h, w] for the deep tap, got ", deep_tap.sizes());
-  return {upsample1(shallow_tap), upsample2(deep_tap)};
+  return {patch_upsample(upsample1, shallow_tap), patch_upsample(upsample2, deep_tap)};
 }
 
 }  // namespace pat::model

@@ -4,6 +4,7 @@
 
 #include "pat/core/error.h"
 #include "pat/model/catseg/fast_paths.h"
+#include "pat/model/catseg/patch_upsample.h"
 
 namespace pat::model {
 
@@ -40,7 +41,7 @@ DecoderStageImpl::DecoderStageImpl(const DecoderStageOptions& options_) : option
 torch::Tensor DecoderStageImpl::forward(const torch::Tensor& x, const torch::Tensor& guidance) {
   PAT_CHECK(x.dim() == 4 && x.size(1) == options.in_channels, "DecoderStage: expected [B*T, ", options.in_channels,
             ", h, w], got ", x.sizes());
-  auto y = up(x);
+  auto y = patch_upsample(up, x);
   PAT_CHECK(guidance.defined() && guidance.dim() == 4 && guidance.size(1) == options.guidance_channels &&
                 guidance.size(2) == y.size(2) && guidance.size(3) == y.size(3) && guidance.size(0) > 0 &&
                 y.size(0) % guidance.size(0) == 0,

@@ -7,6 +7,7 @@
 #include "pat/core/profile_scope.h"
 #include "pat/engine/bench/measure.h"
 #include "pat/engine/bench/op_profiler.h"
+#include "pat/model/catseg/fast_paths.h"
 
 using namespace pat::engine;
 namespace F = torch::nn::functional;
@@ -37,6 +38,14 @@ TEST(OpProfiler, CountsMatrixProductsOnce) {
   auto q = torch::randn({3, 2, 5, 4});
   EXPECT_DOUBLE_EQ(counted_gflop([&] { torch::matmul(q, q.transpose(-2, -1)); }) * 1e9, 2.0 * 6 * 5 * 4 * 5);
   EXPECT_DOUBLE_EQ(counted_gflop([&] { torch::relu(x); }), 0.0);
+  // The head's per-matrix products (BLAS called directly, or one aten::mm per matrix) count as one product.
+  for (bool fused : {true, false}) {
+    pat::model::CatSegFastPaths paths;
+    paths.fused_attention = fused;
+    pat::model::ScopedCatSegFastPaths scoped(paths);
+    EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_bmm(q, q.transpose(-2, -1)); }) * 1e9,
+                     2.0 * 6 * 5 * 4 * 5);
+  }
 }
 
 TEST(OpProfiler, CountsConvolutions) {

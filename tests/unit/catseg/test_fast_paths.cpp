@@ -7,6 +7,7 @@
 #include "pat/core/error.h"
 #include "pat/model/catseg/catseg_head.h"
 #include "pat/model/catseg/fast_paths.h"
+#include "pat/model/catseg/patch_upsample.h"
 #include "test_support.h"
 
 using namespace pat::model;
@@ -15,7 +16,7 @@ namespace {
 
 CatSegFastPaths all_off() {
   CatSegFastPaths p;
-  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = false;
+  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = false;
   p.chunk_bytes = 0;
   return p;
 }
@@ -122,4 +123,57 @@ TEST(CatSegFastPaths, ChunkSizeFollowsTheBudgetOnlyWithoutGradients) {
   EXPECT_EQ(catseg_chunk_items(50, 100), 10);
   EXPECT_EQ(catseg_chunk_items(50, 5000), 1);
   EXPECT_EQ(catseg_chunk_items(5, 100), 5);
+}
+
+// The per-matrix products of window and class attention, on every operand layout the head produces (rows or
+// columns contiguous, views of permuted tensors) and on layouts BLAS cannot read (strided columns).
+TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
+  torch::manual_seed(5);
+  torch::NoGradGuard no_grad;
+  auto check = [](const torch::Tensor& a, const torch::Tensor& b) {
+    ScopedCatSegFastPaths scoped(CatSegFastPaths{});
+    EXPECT_TENSOR_CLOSE(catseg_bmm(a, b), torch::matmul(a, b), 1e-5, 1e-5);
+  };
+  check(torch::randn({6, 7, 5}), torch::randn({6, 5, 9}));                           // contiguous
+  check(torch::randn({6, 5, 7}).transpose(1, 2), torch::randn({6, 9, 5}).transpose(1, 2));  // columns contiguous
+  auto q = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});                          // [N, H, L, D] views
+  auto k = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});
+  check(q, k.transpose(-2, -1));
+  check(k.transpose(-2, -1), q);
+  check(torch::randn({4, 6, 10}).slice(2, 0, 10, 2), torch::randn({4, 5, 3}));        // strided columns
+  check(torch::randn({2, 1, 4}), torch::randn({2, 4, 1}));                            // single rows / columns
+  // Gradients recorded: the plain product, which autograd can differentiate.
+  auto a = torch::randn({2, 3, 4}).requires_grad_(true);
+  torch::AutoGradMode grad(true);
+  EXPECT_TRUE(catseg_bmm(a, torch::randn({2, 4, 3})).requires_grad());
+}
+
+// Transposed convolutions with kernel == stride as one matrix product: the module's own result, with and
+// without bias, in both memory formats; with gradients (training) and for other geometries, the module itself.
+TEST(CatSegFastPaths, PatchUpsampleMatchesTheTransposedConvolution) {
+  torch::manual_seed(6);
+  for (int64_t k : {2, 4})
+    for (bool bias : {true, false})
+      for (bool channels_last : {true, false}) {
+        SCOPED_TRACE("k" + std::to_string(k) + (bias ? " bias" : "") + (channels_last ? " channels-last" : ""));
+        torch::nn::ConvTranspose2d conv(torch::nn::ConvTranspose2dOptions(6, 5, k).stride(k).bias(bias));
+        auto x = torch::randn({3, 6, 4, 5});
+        CatSegFastPaths paths;
+        paths.channels_last = channels_last;
+        ScopedCatSegFastPaths scoped(paths);
+        torch::NoGradGuard no_grad;
+        auto fast = patch_upsample(conv, x);
+        auto reference = conv->forward(x);
+        EXPECT_EQ(fast.sizes(), reference.sizes());
+        EXPECT_TENSOR_CLOSE(fast, reference, 1e-5, 1e-5);
+        EXPECT_EQ(fast.is_contiguous(), !channels_last);  // the fast path ran: channels-last is its layout
+      }
+  torch::nn::ConvTranspose2d conv(torch::nn::ConvTranspose2dOptions(2, 3, 2).stride(2));
+  auto x = torch::randn({2, 2, 4, 4});
+  EXPECT_TRUE(torch::equal(patch_upsample(conv, x), conv->forward(x)));  // gradients recorded
+  torch::NoGradGuard no_grad;
+  torch::nn::ConvTranspose2d overlap(torch::nn::ConvTranspose2dOptions(2, 3, 3).stride(2).padding(1));
+  EXPECT_TRUE(torch::equal(patch_upsample(overlap, x), overlap->forward(x)));
+  torch::nn::ConvTranspose2d padded(torch::nn::ConvTranspose2dOptions(2, 3, 2).stride(2).padding(1));
+  EXPECT_TRUE(torch::equal(patch_upsample(padded, x), padded->forward(x)));
 }

@@ -27,6 +27,9 @@ struct CatSegFastPaths {
   bool fused_attention = true;
   /// Per-class convolutions (conv1, decoder, head) in channels-last memory (oneDNN when LibTorch has it).
   bool channels_last = true;
+  /// Without gradients, transposed convolutions whose kernel equals their stride (decoder and guidance
+  /// upsamplers) as one matrix product over all pixels (patch_upsample.h) instead of LibTorch's per-image kernel.
+  bool gemm_upsampling = true;
   /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
   /// chunking. Results do not depend on the chunk size.
@@ -49,7 +52,7 @@ int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item);
 torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b);
 
 /// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
-/// channels_last, chunking.
+/// channels_last, gemm_upsampling, chunking.
 std::vector<std::string> catseg_fast_path_names();
 
 /// Turns one fast path on or off by name ("chunking" off sets chunk_bytes to 0, on restores the default).
