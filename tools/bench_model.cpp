@@ -23,6 +23,7 @@
 namespace {
 
 using pat::engine::ModelBench;
+using pat::engine::time_interleaved;
 using pat::engine::time_repeated;
 using json = nlohmann::ordered_json;
 
@@ -90,8 +91,8 @@ int main(int argc, char** argv) {
   app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
   app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");
   app->add_flag("--ablate", ablate,
-                "Before/after of each optimisation side by side: forward at batch 1 (eval for batched views) with "
-                "the optimisation off and on, at the last --threads");
+                "Before/after of each optimisation side by side: forward at batch 1 with the optimisation off and "
+                "with everything on, run alternately (median of --ablate-repeats each), at the last --threads");
   app->add_flag("--ablate-views", ablate_views,
                 "Before/after of batching the sliding-window views: one eval with one forward per view, one with a "
                 "single batch");
@@ -227,45 +228,58 @@ int main(int argc, char** argv) {
       say(quiet, "| %s | %s | %.0f | %.0f | %.2fx |\n", name.c_str(), workload, off_ms, on_ms, off_ms / on_ms);
     };
     if (ablate) {
-      auto measure = [&](const std::function<void()>& fn) { return time_repeated(fn, 1, ablate_repeats).median_ms; };
+      // Each row: all on and this one off, run alternately (drift slows both alike), median of each.
       auto fwd = [&] { bench.forward(); };
+      auto pair = [&](const std::string& name, const std::function<void()>& off_run) {
+        const auto [on, off_t] = time_interleaved(fwd, off_run, 1, ablate_repeats);
+        add(name, "forward", off_t.median_ms, on.median_ms);
+      };
       const auto defaults = pat::model::catseg_fast_paths();
-      const double on_ms = measure(fwd);  // everything on: the "after" of every row
-      for (const auto& name : pat::model::catseg_fast_path_names()) {
-        pat::model::ScopedCatSegFastPaths scoped(defaults);
-        pat::model::set_catseg_fast_path(name, false);
-        add(name, "forward", measure(fwd), on_ms);
-      }
-      {
+      for (const auto& name : pat::model::catseg_fast_path_names())
+        pair(name, [&] {
+          pat::model::ScopedCatSegFastPaths scoped(defaults);
+          pat::model::set_catseg_fast_path(name, false);
+          bench.forward();
+        });
+      pair("all CAT-Seg fast paths", [&] {
         pat::model::CatSegFastPaths none;
-        none.tokens_last = none.factored_guidance = none.fused_attention = none.channels_last = none.gemm_upsampling = false;
+        none.tokens_last = none.factored_guidance = none.fused_attention = none.channels_last = none.gemm_upsampling =
+            false;
         none.chunk_bytes = 0;
         pat::model::ScopedCatSegFastPaths scoped(none);
-        add("all CAT-Seg fast paths", "forward", measure(fwd), on_ms);
-      }
+        bench.forward();
+      });
       {
+        // The other inference guard against the one in effect.
         auto& o = bench.options();
         const bool saved = o.inference_mode;
-        o.inference_mode = false;
-        const double no_grad_ms = saved ? measure(fwd) : on_ms;
-        o.inference_mode = true;
-        const double inference_ms = saved ? on_ms : measure(fwd);
-        o.inference_mode = saved;
+        const auto [current, other] = time_interleaved(fwd,
+                                                       [&] {
+                                                         o.inference_mode = !saved;
+                                                         bench.forward();
+                                                         o.inference_mode = saved;
+                                                       },
+                                                       1, ablate_repeats);
+        const double no_grad_ms = saved ? other.median_ms : current.median_ms;
+        const double inference_ms = saved ? current.median_ms : other.median_ms;
         add("inference_mode (off: NoGradGuard)", "forward", no_grad_ms, inference_ms);
       }
     }
     if (ablate_views) {
-      {
-        auto& o = bench.options();
-        const bool saved = o.batched_views;
-        auto ev = [&] { bench.eval_image(); };
-        o.batched_views = false;
-        const double off_ms = time_repeated(ev, 0, 1).median_ms;
-        o.batched_views = true;
-        const double on_ms = time_repeated(ev, 0, 1).median_ms;
-        o.batched_views = saved;
-        add("batched_views", "eval", off_ms, on_ms);
-      }
+      auto& o = bench.options();
+      const bool saved = o.batched_views;
+      const auto [per_view, batched] = time_interleaved(
+          [&] {
+            o.batched_views = false;
+            bench.eval_image();
+          },
+          [&] {
+            o.batched_views = true;
+            bench.eval_image();
+          },
+          0, 1);
+      o.batched_views = saved;
+      add("batched_views", "eval", per_view.median_ms, batched.median_ms);
     }
     if (ablate || ablate_views) out["ablation"] = ablation_rows;
 

@@ -30,19 +30,44 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
+namespace {
+
+double elapsed_ms(const std::function<void()>& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void summarize(TimingStats& stats) {
+  stats.median_ms = median(stats.ms);
+  stats.min_ms = *std::min_element(stats.ms.begin(), stats.ms.end());
+  stats.max_ms = *std::max_element(stats.ms.begin(), stats.ms.end());
+}
+
+}  // namespace
+
 TimingStats time_repeated(const std::function<void()>& fn, int warmup, int repeats) {
   PAT_CHECK(repeats >= 1 && warmup >= 0, "time_repeated: expected repeats >= 1 and warmup >= 0, got ", repeats, " and ",
             warmup);
   for (int i = 0; i < warmup; ++i) fn();
   TimingStats stats;
+  for (int i = 0; i < repeats; ++i) stats.ms.push_back(elapsed_ms(fn));
+  summarize(stats);
+  return stats;
+}
+
+std::pair<TimingStats, TimingStats> time_interleaved(const std::function<void()>& a, const std::function<void()>& b,
+                                                     int warmup, int repeats) {
+  PAT_CHECK(repeats >= 1 && warmup >= 0, "time_interleaved: expected repeats >= 1 and warmup >= 0, got ", repeats,
+            " and ", warmup);
+  for (int i = 0; i < warmup; ++i) a(), b();
+  std::pair<TimingStats, TimingStats> stats;
   for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    stats.ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    stats.first.ms.push_back(elapsed_ms(a));
+    stats.second.ms.push_back(elapsed_ms(b));
   }
-  stats.median_ms = median(stats.ms);
-  stats.min_ms = *std::min_element(stats.ms.begin(), stats.ms.end());
-  stats.max_ms = *std::max_element(stats.ms.begin(), stats.ms.end());
+  summarize(stats.first);
+  summarize(stats.second);
   return stats;
 }
 

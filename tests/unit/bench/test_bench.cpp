@@ -1,5 +1,8 @@
 // The benchmark helpers: FLOP counting and scope attribution of the operator profiler, timing and
 // memory measurements.
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -119,6 +122,22 @@ TEST(OpProfiler, OneAtATimeAndStoppedOnDestruction) {
   again.start();
   EXPECT_NO_THROW(again.stop());
   EXPECT_THROW(again.stop(), pat::Error);
+}
+
+TEST(Measure, InterleavedPairsAlternate) {
+  std::string order;
+  const auto [a, b] = time_interleaved([&] { order += 'a'; },
+                                       [&] {
+                                         order += 'b';
+                                         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                                       },
+                                       1, 3);
+  EXPECT_EQ(order, "abababab");
+  ASSERT_EQ(a.ms.size(), 3u);
+  ASSERT_EQ(b.ms.size(), 3u);
+  EXPECT_GE(b.min_ms, 2.0);
+  EXPECT_LT(a.median_ms, b.median_ms);
+  EXPECT_THROW(time_interleaved([] {}, [] {}, 0, 0), pat::Error);
 }
 
 TEST(Measure, MedianAndRepeats) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace pat::engine {
@@ -17,6 +18,11 @@ struct TimingStats {
 
 /// Runs `fn` `warmup` times untimed, then `repeats` (>= 1) times timed (wall clock).
 TimingStats time_repeated(const std::function<void()>& fn, int warmup, int repeats);
+
+/// Two workloads timed alternately (`warmup` untimed rounds a, b, then `repeats` timed rounds a, b), so that a
+/// machine that drifts (memory being reclaimed, another job starting) slows both alike: before / after pairs.
+std::pair<TimingStats, TimingStats> time_interleaved(const std::function<void()>& a, const std::function<void()>& b,
+                                                     int warmup, int repeats);
 
 /// Median of `values` (mean of the two middle ones for an even count); 0 when empty.
 double median(std::vector<double> values);
