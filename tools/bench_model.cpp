@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"forward", "eval", "train"}));
   app->add_option("--top", top, "Operators listed by --profile")->check(CLI::PositiveNumber);
   app->add_option("--off", off,
-                  "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, gemm_upsampling, chunking")
+                  "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, "
+                  "gemm_upsampling, chunking")
       ->delimiter(',');
   app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
   app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");
@@ -242,11 +243,8 @@ int main(int argc, char** argv) {
           bench.forward();
         });
       pair("all CAT-Seg fast paths", [&] {
-        pat::model::CatSegFastPaths none;
-        none.tokens_last = none.factored_guidance = none.fused_attention = none.channels_last = none.gemm_upsampling =
-            false;
-        none.chunk_bytes = 0;
-        pat::model::ScopedCatSegFastPaths scoped(none);
+        pat::model::ScopedCatSegFastPaths scoped(defaults);
+        for (const auto& name : pat::model::catseg_fast_path_names()) pat::model::set_catseg_fast_path(name, false);
         bench.forward();
       });
       {

@@ -21,9 +21,9 @@ const torch::ExpandingArray<2>* explicit_padding(const Variant& padding) {
 torch::Tensor patch_upsample(torch::nn::ConvTranspose2d& conv, const torch::Tensor& x) {
   const auto& o = conv->options;
   const int64_t k = (*o.kernel_size())[0];
-  const bool patches = (*o.kernel_size())[1] == k && (*o.stride())[0] == k && (*o.stride())[1] == k &&
-                       explicit_padding(o.padding()) != nullptr && (**explicit_padding(o.padding()))[0] == 0 &&
-                       (**explicit_padding(o.padding()))[1] == 0 && (*o.output_padding())[0] == 0 &&
+  const auto* padding = explicit_padding(o.padding());
+  const bool patches = (*o.kernel_size())[1] == k && (*o.stride())[0] == k && (*o.stride())[1] == k && padding &&
+                       (**padding)[0] == 0 && (**padding)[1] == 0 && (*o.output_padding())[0] == 0 &&
                        (*o.output_padding())[1] == 0 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 &&
                        o.groups() == 1;
   // Without gradients only: one product over all images rounds a pixel's sums as the batch size makes BLAS block
