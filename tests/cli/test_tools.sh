@@ -220,5 +220,24 @@ check "ablate_summary: mean ± std per variant, PAT's token table, the chart, te
   grep -q '| l0 | 0.500 ± 0.000 | 0.250 ± 0.000 | 10 ± 0 |' '$work/results.md' && grep -q '^intro' '$work/results.md' && \
   grep -q '^outro' '$work/results.md' && ! grep -q '^old' '$work/results.md' && grep -q '<svg' '$work/results.svg'"
 
+# bench_model on the tiny model: every workload, the ablation rows and the profile in the one JSON object.
+check "bench_model --json: the timed workloads, FLOPs, sgemm ratio, ablation rows and profile" bash -c "\
+  '$bin/bench_model' --config '$src/tests/data/engine/tiny.yaml' --threads 1 --repeats 1 --warmup 0 --vocab 3 \
+    --train-batch 1 --image 64 --image-width 80 --ablate --ablate-repeats 1 --ablate-views --profile forward \
+    --json > '$work/bench.json' && python3 -c \"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for key in ('forward_ms', 'eval_image_ms', 'train_step_ms', 'model_gflop', 'achieved_gflops', 'sgemm_gflops',
+            'peak_rss_mb'):
+    assert r[key] > 0, key
+assert r['threads'] == 1
+rows = {row['name'] for row in r['ablation']}
+assert {'gemm_upsampling', 'chunking', 'all CAT-Seg fast paths', 'batched_views'} <= rows, rows
+assert all(row['off_ms'] > 0 and row['on_ms'] > 0 for row in r['ablation'])
+assert r['profile']['ops'] and r['profile']['modules']
+\" '$work/bench.json'"
+fails_with "bench_model: unknown fast path" "unknown CAT-Seg fast path 'warp'" "$bin/bench_model" \
+  --config "$src/tests/data/engine/tiny.yaml" --off warp --json
+
 echo "$((failures)) failed"
 [ "$failures" -eq 0 ]
