@@ -1,6 +1,7 @@
 // bench_model: where the whole model's time goes, and how close it runs to the machine's matrix-product
-// rate (docs/performance.md). Random weights from any config; times an inference forward at batch 1,
-// the sliding-window evaluation of one image and a training step, at each thread count.
+// rate (docs/performance.md). Random weights from any config; times an inference forward, the sliding-window
+// evaluation of one image and a training step, at each thread count, on the config's runtime.device in its
+// runtime.precision (--set runtime.device=cuda runtime.precision=bf16 runtime.tf32=true).
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> what{"forward", "eval", "train"}, off;
   std::vector<int64_t> sweep;
   int repeats = 5, warmup = 1, ablate_repeats = 3, top = 10, eval_repeats = 0, train_repeats = 0;
-  int64_t vocab = 150, train_batch = 2, height = 640, width = 853;
+  int64_t vocab = 150, batch = 1, train_batch = 2, height = 640, width = 853;
   bool as_json = false, ablate = false, ablate_views = false, inference_mode = false, per_view = false;
   std::string profile_what;
   app->add_option("--threads", threads, "Intra-op thread counts to measure, in order")->delimiter(',');
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--warmup", warmup, "Untimed runs before the timed ones")->check(CLI::NonNegativeNumber);
   app->add_option("--vocab", vocab, "Classes of the main measurements")->check(CLI::PositiveNumber);
+  app->add_option("--batch", batch, "Images per inference forward")->check(CLI::PositiveNumber);
   app->add_option("--train-batch", train_batch, "Images per training step")->check(CLI::PositiveNumber);
   app->add_option("--image", height, "Height of the evaluated image")->check(CLI::PositiveNumber);
   app->add_option("--image-width", width, "Width of the evaluated image")->check(CLI::PositiveNumber);
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
 
     pat::engine::ModelBenchOptions options;
     options.classes = sweep.empty() ? vocab : sweep.front();
+    options.batch = batch;
     options.image_height = height;
     options.image_width = width;
     options.train_batch = train_batch;
@@ -125,10 +128,30 @@ int main(int argc, char** argv) {
     const double startup_rss = pat::engine::current_rss_mib();
     ModelBench bench(config, options);
     const auto& clip = bench.config().model.clip;
+    const auto& runtime = bench.config().runtime;
+    const auto device = bench.device();
+    // The machine's matrix-product rate in the run's precision: float32 sgemm on the CPU (1024³), on CUDA
+    // float32 (TF32 as configured) or bfloat16 at 8192³, large enough to reach the tensor cores' rate.
+    const bool bf16 = device.is_cuda() && runtime.precision == "bf16";
+    const int64_t gemm_n = device.is_cuda() ? 8192 : 1024;
+    const auto gemm_dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
+    const std::string gemm = std::string(bf16 ? "bfloat16" : (device.is_cuda() && runtime.tf32 ? "tf32" : "float32")) +
+                             " " + std::to_string(gemm_n) + "^3 on " + device.str();
+    auto cuda_peak = [&](const std::function<void()>& fn) {
+      pat::engine::reset_cuda_peak(device);
+      fn();
+      return pat::engine::cuda_peak_mib(device);
+    };
     json out;
     out["config"] = flags.config;
     out["libtorch"] = pat::torch_version();
     out["mkldnn"] = at::hasMKLDNN();
+    out["device"] = device.str();
+    out["precision"] = runtime.precision;
+    out["tf32"] = runtime.tf32;
+    out["batch"] = batch;
+    out["train_batch"] = train_batch;
+    out["gemm"] = gemm;
     out["model"] = {{"clip", clip.arch},
                     {"image_size", clip.image_size},
                     {"pat", bench.config().model.pat.enabled},
@@ -137,10 +160,14 @@ int main(int argc, char** argv) {
     for (const auto& name : off) disabled += (disabled.empty() ? "" : ",") + name;
     out["optimisations_off"] = disabled;
     out["model_rss_mb"] = pat::engine::current_rss_mib() - startup_rss;
-    say(quiet, "bench_model: %s (CLIP %s at %lld, PAT %s), LibTorch %s, oneDNN %s, optimisations off: %s\n",
+    say(quiet,
+        "bench_model: %s (CLIP %s at %lld, PAT %s), LibTorch %s, oneDNN %s, optimisations off: %s; %s, %s%s, batch "
+        "%lld, training batch %lld\n",
         flags.config.c_str(), clip.arch.c_str(), static_cast<long long>(clip.image_size),
         bench.config().model.pat.enabled ? "on" : "off", pat::torch_version().c_str(), at::hasMKLDNN() ? "yes" : "no",
-        disabled.empty() ? "none" : disabled.c_str());
+        disabled.empty() ? "none" : disabled.c_str(), device.str().c_str(), runtime.precision.c_str(),
+        device.is_cuda() && runtime.tf32 ? " (TF32 allowed)" : "", static_cast<long long>(batch),
+        static_cast<long long>(train_batch));
 
     // Class sweep: eval time and peak RSS per image for each vocabulary size.
     if (!sweep.empty()) {
@@ -154,7 +181,8 @@ int main(int argc, char** argv) {
         const auto text = time_repeated([&] { bench.forward(); }, 0, 1);
         const double before = pat::engine::current_rss_mib();
         const bool reset = pat::engine::reset_peak_rss();
-        const auto t = time_repeated([&] { bench.eval_image(); }, 0, repeats);
+        pat::engine::TimingStats t;
+        const double gpu_peak = cuda_peak([&] { t = time_repeated([&] { bench.eval_image(); }, 0, repeats); });
         const double peak = pat::engine::peak_rss_mib();
         const double text_ms = text.median_ms;
         rows.push_back({{"classes", n},
@@ -163,8 +191,9 @@ int main(int argc, char** argv) {
                         {"rss_before_mb", before},
                         {"peak_reset", reset},
                         {"first_forward_ms", text_ms}});
-        say(quiet, "| %lld | %.0f | %.0f | %.0f | %.0f |\n", static_cast<long long>(n), t.median_ms, peak, before,
-            text_ms);
+        if (gpu_peak >= 0) rows.back()["peak_gpu_mb"] = gpu_peak;
+        say(quiet, "| %lld | %.0f | %.0f | %.0f | %.0f |%s\n", static_cast<long long>(n), t.median_ms, peak, before,
+            text_ms, gpu_peak >= 0 ? (" GPU peak " + std::to_string(static_cast<int>(gpu_peak)) + " MiB |").c_str() : "");
       }
       out["threads"] = threads.back();
       out["class_sweep"] = rows;
@@ -186,14 +215,21 @@ int main(int argc, char** argv) {
       pat::set_threads(t);
       json row;
       row["threads"] = t;
-      row["sgemm_gflops"] = pat::engine::sgemm_gflops(1024);
-      row["forward_ms"] = has("forward") ? time_repeated([&] { bench.forward(); }, warmup, repeats).median_ms : 0.0;
-      row["eval_image_ms"] =
-          has("eval") ? time_repeated([&] { bench.eval_image(); }, warmup, eval_repeats > 0 ? eval_repeats : repeats)
-                            .median_ms
-                      : 0.0;
-      say(quiet, "%d threads: sgemm %.1f GFLOP/s, forward %.0f ms, eval %.0f ms/image\n", t,
-          row["sgemm_gflops"].get<double>(), row["forward_ms"].get<double>(), row["eval_image_ms"].get<double>());
+      row["sgemm_gflops"] = pat::engine::gemm_gflops(gemm_n, device, gemm_dtype);
+      double forward_ms = 0, eval_ms = 0;
+      const double forward_gpu = cuda_peak([&] {
+        if (has("forward")) forward_ms = time_repeated([&] { bench.forward(); }, warmup, repeats).median_ms;
+      });
+      const double eval_gpu = cuda_peak([&] {
+        if (has("eval"))
+          eval_ms =
+              time_repeated([&] { bench.eval_image(); }, warmup, eval_repeats > 0 ? eval_repeats : repeats).median_ms;
+      });
+      row["forward_ms"] = forward_ms;
+      row["eval_image_ms"] = eval_ms;
+      if (forward_gpu >= 0) row["forward_peak_gpu_mb"] = forward_gpu, row["eval_peak_gpu_mb"] = eval_gpu;
+      say(quiet, "%d threads: %s %.1f GFLOP/s, forward %.1f ms, eval %.1f ms/image\n", t, gemm.c_str(),
+          row["sgemm_gflops"].get<double>(), forward_ms, eval_ms);
       rows.push_back(row);
     }
 
@@ -281,8 +317,13 @@ int main(int argc, char** argv) {
       train_gflop = profile([&] { bench.train_step(); }).gflop;
       for (auto& row : rows) {
         pat::set_threads(row["threads"].get<int>());
-        row["train_step_ms"] =
-            time_repeated([&] { bench.train_step(); }, warmup, train_repeats > 0 ? train_repeats : repeats).median_ms;
+        double train_ms = 0;
+        const double train_gpu = cuda_peak([&] {
+          train_ms =
+              time_repeated([&] { bench.train_step(); }, warmup, train_repeats > 0 ? train_repeats : repeats).median_ms;
+        });
+        row["train_step_ms"] = train_ms;
+        if (train_gpu >= 0) row["train_peak_gpu_mb"] = train_gpu;
       }
     }
     out["model_gflop"] = model_gflop;
@@ -292,7 +333,7 @@ int main(int argc, char** argv) {
         "\nFLOPs (matrix products and convolutions): forward %.1f GFLOP, eval %.1f GFLOP, train step %.1f GFLOP\n",
         model_gflop, eval_gflop, train_gflop);
     say(quiet,
-        "| threads | sgemm GFLOP/s | forward ms | eval ms/image | train step ms | forward GFLOP/s | of sgemm | eval "
+        "| threads | gemm GFLOP/s | forward ms | eval ms/image | train step ms | forward GFLOP/s | of gemm | eval "
         "GFLOP/s | train GFLOP/s |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     json per_threads = json::array();
     for (auto& row : rows) {
@@ -304,7 +345,7 @@ int main(int argc, char** argv) {
       row["sgemm_ratio"] = sgemm > 0 ? achieved / sgemm : 0;
       row["eval_gflops"] = ev > 0 ? eval_gflop / (ev * 1e-3) : 0;
       row["train_gflops"] = tr > 0 ? train_gflop / (tr * 1e-3) : 0;
-      say(quiet, "| %d | %.1f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %.1f | %.1f |\n", row["threads"].get<int>(), sgemm,
+      say(quiet, "| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f%% | %.1f | %.1f |\n", row["threads"].get<int>(), sgemm,
           fwd, ev, tr, achieved, 100.0 * row["sgemm_ratio"].get<double>(), row["eval_gflops"].get<double>(),
           row["train_gflops"].get<double>());
       per_threads.push_back(row);
@@ -315,6 +356,11 @@ int main(int argc, char** argv) {
       out[key] = per_threads.back()[key];
     out["peak_rss_mb"] = pat::engine::peak_rss_mib();
     say(quiet, "peak RSS %.0f MiB\n", out["peak_rss_mb"].get<double>());
+    for (const char* key : {"forward_peak_gpu_mb", "eval_peak_gpu_mb", "train_peak_gpu_mb"})
+      if (per_threads.back().contains(key)) {
+        out[key] = per_threads.back()[key];
+        say(quiet, "%s %.0f MiB\n", key, out[key].get<double>());
+      }
     if (as_json) std::cout << out.dump() << std::endl;
     return 0;
   });

@@ -236,6 +236,15 @@ assert {'gemm_upsampling', 'chunking', 'all CAT-Seg fast paths', 'batched_views'
 assert all(row['off_ms'] > 0 and row['on_ms'] > 0 for row in r['ablation'])
 assert r['profile']['ops'] and r['profile']['modules']
 \" '$work/bench.json'"
+# --batch: the forward runs that many images (twice the FLOPs at batch 2), on the config's runtime device.
+check "bench_model --batch 2: twice the forward FLOPs of batch 1; device, precision and gemm reported" bash -c "\
+  for b in 1 2; do '$bin/bench_model' --config '$src/tests/data/engine/tiny.yaml' --threads 1 --repeats 1 --warmup 0 \
+    --vocab 3 --what forward --batch \$b --json > '$work/bench_b'\$b.json || exit 1; done && python3 -c \"
+import json, sys
+one, two = (json.load(open(f)) for f in sys.argv[1:])
+assert two['batch'] == 2 and abs(two['model_gflop'] / one['model_gflop'] - 2) < 1e-6, (one, two)
+assert two['device'] == 'cpu' and two['precision'] == 'fp32' and two['gemm'] == 'float32 1024^3 on cpu', two
+\" '$work/bench_b1.json' '$work/bench_b2.json'"
 fails_with "bench_model: unknown fast path" "unknown CAT-Seg fast path 'warp'" "$bin/bench_model" \
   --config "$src/tests/data/engine/tiny.yaml" --off warp --json
 

@@ -5,7 +5,11 @@
 #include <fstream>
 #include <string>
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
+#ifdef PAT_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include "pat/core/error.h"
 
@@ -87,12 +91,42 @@ bool reset_peak_rss() {
   return out.good();
 }
 
-double sgemm_gflops(int64_t n, int repeats) {
-  PAT_CHECK(n >= 1, "sgemm_gflops: expected n >= 1, got ", n);
+double cuda_peak_mib(torch::Device device) {
+#ifdef PAT_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0]: all pools
+  }
+#endif
+  return -1;
+}
+
+void reset_cuda_peak(torch::Device device) {
+#ifdef PAT_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+#endif
+}
+
+void synchronize(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+double gemm_gflops(int64_t n, torch::Device device, torch::ScalarType dtype, int repeats) {
+  PAT_CHECK(n >= 1, "gemm_gflops: expected n >= 1, got ", n);
   torch::NoGradGuard no_grad;
-  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
-  const auto stats = time_repeated([&] { torch::mm_out(c, a, b); }, 1, repeats);
+  const auto options = torch::TensorOptions().device(device).dtype(dtype);
+  auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options), c = torch::empty({n, n}, options);
+  const auto stats = time_repeated(
+      [&] {
+        torch::mm_out(c, a, b);
+        synchronize(device);
+      },
+      1, repeats);
   return 2.0 * static_cast<double>(n) * n * n / (stats.median_ms * 1e-3) * 1e-9;
+}
+
+double sgemm_gflops(int64_t n, int repeats) {
+  return gemm_gflops(n, torch::kCPU, torch::kFloat32, repeats);
 }
 
 }  // namespace pat::engine

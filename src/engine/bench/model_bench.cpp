@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "pat/core/error.h"
+#include "pat/core/precision.h"
 #include "pat/core/runtime.h"
+#include "pat/engine/bench/measure.h"
 
 namespace pat::engine {
 
@@ -20,17 +22,22 @@ Config bench_config(Config config) {
 
 ModelBench::ModelBench(const Config& config, const ModelBenchOptions& options)
     : config_(bench_config(config)), options_(options) {
-  PAT_CHECK(
-      options_.classes >= 1 && options_.train_batch >= 1 && options_.image_height >= 1 && options_.image_width >= 1,
-      "bench: expected positive classes, train batch and image size");
+  PAT_CHECK(options_.classes >= 1 && options_.batch >= 1 && options_.train_batch >= 1 && options_.image_height >= 1 &&
+                options_.image_width >= 1,
+            "bench: expected positive classes, batch sizes and image size");
+  check_precision(config_.runtime.precision);
+  device_ = resolve_device(config_.runtime.device);
+  set_tf32(config_.runtime.tf32);
   seed_all(options_.seed);
   model_ = model::SegModel(config_.model);
+  place_module(*model_, device_, config_.runtime.channels_last);
   model_->eval();
   set_classes(options_.classes);
   const int64_t size = model_->image_size();
-  image_ = torch::rand({3, options_.image_height, options_.image_width}) * 255;
-  view_ = torch::rand({1, 3, size, size}) * 255;
-  train_images_ = torch::rand({options_.train_batch, 3, size, size}) * 255;
+  const auto on_device = torch::TensorOptions().device(device_);
+  image_ = torch::rand({3, options_.image_height, options_.image_width}, on_device) * 255;
+  view_ = torch::rand({options_.batch, 3, size, size}, on_device) * 255;
+  train_images_ = torch::rand({options_.train_batch, 3, size, size}, on_device) * 255;
 }
 
 void ModelBench::set_classes(int64_t count) {
@@ -40,7 +47,8 @@ void ModelBench::set_classes(int64_t count) {
   model_->set_classes(names);
   options_.classes = count;
   const int64_t size = model_->image_size();
-  train_labels_ = torch::randint(0, count, {options_.train_batch, size, size}, torch::kInt64);
+  train_labels_ =
+      torch::randint(0, count, {options_.train_batch, size, size}, torch::TensorOptions(torch::kInt64).device(device_));
 }
 
 namespace {
@@ -65,12 +73,16 @@ class NoGradScope {
 torch::Tensor ModelBench::forward() {
   model_->eval();
   NoGradScope guard(options_.inference_mode);
-  return model_->logits(view_);
+  Autocast autocast(device_, config_.runtime.precision);
+  auto logits = model_->logits(view_);
+  synchronize(device_);
+  return logits;
 }
 
 SegPrediction ModelBench::eval_image() {
   model_->eval();
   NoGradScope guard(options_.inference_mode);
+  Autocast autocast(device_, config_.runtime.precision);
   LogitsFn logits_fn = [&](const torch::Tensor& views) {
     if (options_.batched_views) return model_->logits(views);
     std::vector<torch::Tensor> per_view;
@@ -82,7 +94,9 @@ SegPrediction ModelBench::eval_image() {
   o.overlap = config_.eval.overlap;
   o.out_res = config_.eval.out_res;
   o.class_chunk = config_.eval.class_chunk;
-  return predict_sliding_window(image_, logits_fn, o, {options_.image_height, options_.image_width});
+  auto prediction = predict_sliding_window(image_, logits_fn, o, {options_.image_height, options_.image_width});
+  synchronize(device_);
+  return prediction;
 }
 
 double ModelBench::train_step() {
@@ -99,11 +113,15 @@ double ModelBench::train_step() {
   }
   model_->train();
   optimizer_->zero_grad();
-  auto out = model_->forward(train_images_, train_labels_);
-  out.loss.backward();
+  torch::Tensor loss;
+  {
+    Autocast autocast(device_, config_.runtime.precision);
+    loss = model_->forward(train_images_, train_labels_).loss;
+  }
+  loss.backward();
   optimizer_->step();
   model_->eval();
-  return out.loss.item<double>();
+  return loss.item<double>();  // waits for the device
 }
 
 }  // namespace pat::engine

@@ -1,11 +1,14 @@
 #pragma once
 /// \file Measurement helpers of the benchmarks: repeated timing with warm-ups, the process's resident
-/// memory (current, peak, and resetting the peak), and the machine's sgemm rate through LibTorch.
+/// memory (current, peak, and resetting the peak), the GPU's peak allocation, and the machine's matrix-product
+/// rate through LibTorch.
 
 #include <cstdint>
 #include <functional>
 #include <utility>
 #include <vector>
+
+#include <torch/types.h>
 
 namespace pat::engine {
 
@@ -36,8 +39,20 @@ double peak_rss_mib();
 /// (Linux >= 4.0). Returns false where that is not possible (the peak then covers the whole process).
 bool reset_peak_rss();
 
-/// GFLOP/s of an n x n x n float32 matrix product (torch::mm) on the CPU with the current intra-op
-/// threads: the median of `repeats` timed products after one warm-up.
+/// Peak of the memory LibTorch's CUDA allocator handed out on `device` since the last reset, in MiB; -1 on
+/// the CPU or in a build without CUDA.
+double cuda_peak_mib(torch::Device device);
+void reset_cuda_peak(torch::Device device);
+
+/// Waits for the work queued on `device` (CUDA); nothing on the CPU.
+void synchronize(torch::Device device);
+
+/// GFLOP/s of an n x n x n matrix product (torch::mm) of `dtype` on `device` (the CPU with its current
+/// intra-op threads; on CUDA with the TF32 setting in effect): the median of `repeats` timed products
+/// after one warm-up.
+double gemm_gflops(int64_t n, torch::Device device, torch::ScalarType dtype, int repeats = 7);
+
+/// gemm_gflops of float32 on the CPU: the sgemm rate.
 double sgemm_gflops(int64_t n = 1024, int repeats = 7);
 
 }  // namespace pat::engine
