@@ -174,7 +174,7 @@ CatSegHeadOutput CatSegHeadImpl::forward_detailed(const torch::Tensor& image_emb
   };
   const int64_t d0 = o.decoder_dims[0], d1 = o.decoder_dims[1];
   const int64_t row_bytes = 4 * (4 * h * w * (c + 5 * d0) + 16 * h * w * (d0 + 5 * d1 + 1));
-  const int64_t chunk = catseg_chunk_items(b * t, row_bytes);
+  const int64_t chunk = catseg_chunk_items(b * t, row_bytes, maps.device());
   torch::Tensor logits;
   if (chunk >= b * t) {
     logits = decode(maps, 0, b).view({b, t, 4 * h, 4 * w});

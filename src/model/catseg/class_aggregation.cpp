@@ -70,7 +70,7 @@ torch::Tensor ClassAggregationImpl::forward_tokens(const torch::Tensor& x, const
 
   const int64_t pool = current_pooling_size();
   // Intermediates per pixel: about 14 C-wide copies of its class sequence.
-  const int64_t chunk = pool == 1 ? catseg_chunk_items(h * w, 4 * tp * c * 14) : h * w;
+  const int64_t chunk = pool == 1 ? catseg_chunk_items(h * w, 4 * tp * c * 14, x.device()) : h * w;
   if (chunk < h * w) {
     // Pixels are independent without pooling: gather each chunk's sequences, add the layer's output.
     auto xv = x.reshape({b, t, h * w, c});

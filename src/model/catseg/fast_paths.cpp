@@ -18,8 +18,9 @@ CatSegFastPaths& catseg_fast_paths() {
   return paths;
 }
 
-int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item) {
-  const int64_t budget = catseg_fast_paths().chunk_bytes;
+int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device device) {
+  const auto& paths = catseg_fast_paths();
+  const int64_t budget = paths.chunk_bytes <= 0 ? 0 : device.is_cuda() ? paths.cuda_chunk_bytes : paths.chunk_bytes;
   if (total <= 1 || budget <= 0 || torch::GradMode::is_enabled()) return std::max<int64_t>(total, 1);
   return std::clamp<int64_t>(budget / std::max<int64_t>(bytes_per_item, 1), 1, total);
 }

@@ -55,7 +55,7 @@ torch::Tensor SpatialAggregationImpl::forward_tokens(const torch::Tensor& x, con
   // Intermediates per class map: about 20 C-wide token copies and two attention maps per window.
   const auto& attn = block_1->attn->options;
   const int64_t n = std::min<int64_t>(std::min(h, w), options.window_size);
-  const int64_t chunk = catseg_chunk_items(b * t, 4 * h * w * (20 * c + 2 * attn.num_heads * n * n));
+  const int64_t chunk = catseg_chunk_items(b * t, 4 * h * w * (20 * c + 2 * attn.num_heads * n * n), x.device());
   if (chunk >= b * t) return block_2(block_1(rows, g), g).view({b, t, h, w, c});  // G = B or B*T guidance rows
   auto out = in_place && x.is_contiguous() ? rows : torch::empty_like(rows);
   for (int64_t image = 0; image < b; ++image)

@@ -125,6 +125,19 @@ TEST(CatSegFastPaths, ChunkSizeFollowsTheBudgetOnlyWithoutGradients) {
   EXPECT_EQ(catseg_chunk_items(5, 100), 5);
 }
 
+TEST(CatSegFastPaths, CudaDevicesChunkWithTheirOwnBudget) {
+  CatSegFastPaths paths;
+  paths.chunk_bytes = 1000;
+  paths.cuda_chunk_bytes = 2000;
+  ScopedCatSegFastPaths scoped(paths);
+  torch::NoGradGuard no_grad;
+  const torch::Device cuda(torch::kCUDA, 0);  // only its type is read: no GPU needed
+  EXPECT_EQ(catseg_chunk_items(50, 100, cuda), 20);
+  EXPECT_EQ(catseg_chunk_items(50, 100, torch::kCPU), 10);
+  catseg_fast_paths().chunk_bytes = 0;  // chunking off: off on every device
+  EXPECT_EQ(catseg_chunk_items(50, 100, cuda), 50);
+}
+
 // The per-matrix products of window and class attention, on every operand layout the head produces (rows or
 // columns contiguous, views of permuted tensors) and on layouts BLAS cannot read (strided columns).
 TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {

@@ -34,15 +34,18 @@ struct CatSegFastPaths {
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
   /// chunking. Results do not depend on the chunk size.
   int64_t chunk_bytes = int64_t{96} << 20;
+  /// The same on CUDA devices: their memory is large and each chunk costs a round of kernel launches, so
+  /// chunks are much larger there (a GPU with less free memory than this can lower it).
+  int64_t cuda_chunk_bytes = int64_t{2} << 30;
 };
 
 /// The switches in effect (mutable; not synchronized: set them before running models).
 CatSegFastPaths& catseg_fast_paths();
 
-/// How many of `total` independent items (rows, pixels) to process at once when each needs about
-/// `bytes_per_item` of intermediates: `total` while gradients are recorded or chunking is off, else
-/// max(1, chunk_bytes / bytes_per_item) capped at `total`.
-int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item);
+/// How many of `total` independent items (rows, pixels) to process at once on `device` when each needs
+/// about `bytes_per_item` of intermediates: `total` while gradients are recorded or chunking is off, else
+/// max(1, budget / bytes_per_item) capped at `total`, the budget being chunk_bytes (cuda_chunk_bytes on CUDA).
+int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device device = torch::kCPU);
 
 /// Batched matrix product a [..., m, k] x b [..., k, n] -> [..., m, n] (same batch dims, at most two).
 /// With fused_attention on, on the CPU and without gradients, the many small products of window and
