@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include <torch/torch.h>
 
@@ -14,6 +15,10 @@ namespace {
 namespace F = torch::nn::functional;
 
 constexpr int64_t kMiB = 1024 * 1024;
+
+/// Logits at or below this have a float32 sigmoid of exactly 0 (exp(-x) overflows beyond 88.7), and so do
+/// bilinear mixes of them: CAT-Seg's pruned classes (logit -100 in the views that did not select them).
+constexpr double kVanishingLogit = -90.0;
 
 /// Bilinear resize (align_corners=false, no antialiasing) of [N, C, h, w] to [N, C, height, width].
 torch::Tensor resize(const torch::Tensor& x, int64_t height, int64_t width) {
@@ -72,13 +77,14 @@ void sigmoid_per_class_(torch::Tensor& x) {
   for (int64_t t = 0; t < x.size(0); ++t) x[t].sigmoid_();
 }
 
-/// Running max / argmax over class chunks (first index wins ties, as a single argmax does).
+/// Running max / argmax over class chunks, classes in ascending order (first index wins ties, as a single
+/// argmax does).
 class RunningArgmax {
  public:
-  void update(const torch::Tensor& probs, int64_t offset) {  // probs [c, H, W]
+  void update(const torch::Tensor& probs, const torch::Tensor& classes) {  // probs [c, H, W], classes [c] int64
     auto index = probs.argmax(0);
     auto value = probs.gather(0, index.unsqueeze(0)).squeeze(0);
-    index.add_(offset);
+    index = classes.index_select(0, index.flatten()).view_as(index);
     if (!best_.defined()) {
       best_ = value;
       label_ = index;
@@ -111,16 +117,69 @@ torch::Tensor fold_class_major(const torch::Tensor& probs, const SlidingWindowOp
   return out.add_(global).div_(2.0);
 }
 
-/// Classes [c0, c1) of the sliding-window protocol at the output size: [c1 - c0, H, W] float32.
-torch::Tensor sliding_chunk(const torch::Tensor& logits, int64_t c0, int64_t c1, const SlidingWindowOptions& options,
-                            int64_t height, int64_t width) {
-  const int64_t k = options.kernel;
-  auto planes = logits.slice(1, c0, c1).to(torch::kFloat32).transpose(0, 1).contiguous();  // [c, V, h, w]
-  auto up = resize_planes(planes, k, k);                                                   // [c, V, K, K]
-  sigmoid_per_class_(up);
-  auto folded = fold_class_major(up, options);
-  up = torch::Tensor();
-  return resize_planes(folded, height, width);
+/// `classes` (ascending indices into T) of the sliding-window protocol at the output size: [n, H, W] float32.
+/// `live` [V, T] bool (CPU): whether a view's plane of a class has logits above kVanishingLogit. The other
+/// planes are exact zeros after the sigmoid: their resize, sigmoid and fold are skipped (adding a zero
+/// changes nothing), so the work follows the classes each view kept, not the vocabulary.
+torch::Tensor sliding_classes(const torch::Tensor& logits, const std::vector<int64_t>& classes,
+                              const torch::Tensor& live, const SlidingWindowOptions& options, int64_t height,
+                              int64_t width) {
+  const auto tiles = sliding_window_tiles(options);
+  const int64_t views = logits.size(0), n = static_cast<int64_t>(classes.size()), k = options.kernel,
+                r = options.out_res;
+  PAT_CHECK(views == static_cast<int64_t>(tiles.size()) + 1, "sliding window: expected logits of ", tiles.size() + 1,
+            " views, got ", views);
+  const auto live_at = live.accessor<bool, 2>();
+  const auto class_index = torch::tensor(classes, torch::kInt64).to(logits.device());
+  // Probabilities at the tile size of the classes live in view `v` [m, K, K], and their rows in 0..n.
+  auto view_probs = [&](int64_t v, torch::Tensor& rows) -> torch::Tensor {
+    std::vector<int64_t> picked;
+    for (int64_t j = 0; j < n; ++j)
+      if (live_at[v][classes[j]]) picked.push_back(j);
+    if (picked.empty()) return {};
+    rows = torch::tensor(picked, torch::kInt64).to(logits.device());
+    auto planes = logits.select(0, v).index_select(0, class_index.index_select(0, rows)).to(torch::kFloat32);
+    auto up = resize_planes(planes, k, k);
+    sigmoid_per_class_(up);
+    return up;
+  };
+  auto out = torch::zeros({n, r, r}, logits.options().dtype(torch::kFloat32));
+  torch::Tensor rows;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    auto up = view_probs(static_cast<int64_t>(i), rows);
+    if (up.defined())
+      out.slice(1, tiles[i].y, tiles[i].y + k).slice(2, tiles[i].x, tiles[i].x + k).index_add_(0, rows, up);
+  }
+  out.div_(sliding_window_overlap_count(options, out.options()));
+  auto global = view_probs(views - 1, rows);
+  if (global.defined()) out.index_add_(0, rows, resize_planes(global, r, r));
+  return resize_planes(out.div_(2.0), height, width);
+}
+
+/// The protocol's argmax over the classes of `logits` [V, T, h, w], in class chunks. With `skip_vanishing`,
+/// classes whose planes vanish in every view are left out and the others' vanishing planes skipped.
+SegPrediction predict_classes(const torch::Tensor& logits, const SlidingWindowOptions& options, int64_t height,
+                              int64_t width, bool skip_vanishing) {
+  const int64_t v = logits.size(0), t = logits.size(1), k = options.kernel, r = options.out_res;
+  const auto live = skip_vanishing ? logits.amax({2, 3}).gt(kVanishingLogit).to(torch::kCPU)
+                                   : torch::ones({v, t}, torch::kBool);
+  const auto any_view = live.any(0);
+  const auto any_at = any_view.accessor<bool, 1>();
+  std::vector<int64_t> classes;
+  for (int64_t c = 0; c < t; ++c)
+    if (any_at[c]) classes.push_back(c);
+  const auto n = static_cast<int64_t>(classes.size());
+  const int64_t per_class = 4 * (v * k * k + 2 * r * r + height * width);
+  const int64_t chunk =
+      resolve_class_chunk(n, options.class_chunk, options.memory_budget_mb, 4 * v * n * k * k, per_class);
+  if (chunk < n) PAT_LOG_DEBUG("sliding window: {} of {} classes in chunks of {}", n, t, chunk);
+  RunningArgmax running;
+  for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+    const std::vector<int64_t> part(classes.begin() + c0, classes.begin() + std::min(n, c0 + chunk));
+    running.update(sliding_classes(logits, part, live, options, height, width),
+                   torch::tensor(part, torch::kInt64).to(logits.device()));
+  }
+  return running.result();
 }
 
 }  // namespace
@@ -192,17 +251,13 @@ SegPrediction predict_sliding_window(const torch::Tensor& image, const LogitsFn&
   torch::NoGradGuard no_grad;
   auto logits = run_model(logits_fn, views, "predict_sliding_window");
   views = torch::Tensor();
-  const int64_t v = logits.size(0), t = logits.size(1), k = options.kernel, r = options.out_res;
-  const int64_t per_class = 4 * (v * k * k + 2 * r * r + height * width);
-  const int64_t chunk =
-      resolve_class_chunk(t, options.class_chunk, options.memory_budget_mb, 4 * v * t * k * k, per_class);
-  if (chunk < t) PAT_LOG_DEBUG("sliding window: {} classes in chunks of {}", t, chunk);
-  RunningArgmax running;
-  for (int64_t c0 = 0; c0 < t; c0 += chunk) {
-    const int64_t c1 = std::min(t, c0 + chunk);
-    running.update(sliding_chunk(logits, c0, c1, options, height, width), c0);
-  }
-  return running.result();
+  // Classes that vanish in every view have probability 0 everywhere: they win no pixel unless its best
+  // probability is 0 too, where the first class index with 0 wins. Then (or if every class vanished)
+  // the whole vocabulary is evaluated, so that the result never depends on the skipping.
+  auto prediction = predict_classes(logits, options, height, width, options.skip_vanishing);
+  if (options.skip_vanishing && (!prediction.max_prob.defined() || prediction.max_prob.eq(0).any().item<bool>()))
+    prediction = predict_classes(logits, options, height, width, /*skip_vanishing=*/false);
+  return prediction;
 }
 
 torch::Tensor sliding_window_probabilities(const torch::Tensor& image, const LogitsFn& logits_fn,
@@ -211,7 +266,9 @@ torch::Tensor sliding_window_probabilities(const torch::Tensor& image, const Log
   const auto [height, width] = resolve_output_size(image, output_size, "sliding_window_probabilities");
   torch::NoGradGuard no_grad;
   auto logits = run_model(logits_fn, views, "sliding_window_probabilities");
-  return sliding_chunk(logits, 0, logits.size(1), options, height, width);
+  std::vector<int64_t> all(static_cast<size_t>(logits.size(1)));
+  std::iota(all.begin(), all.end(), 0);
+  return sliding_classes(logits, all, logits.amax({2, 3}).gt(kVanishingLogit).to(torch::kCPU), options, height, width);
 }
 
 SegPrediction predict_whole_image(const torch::Tensor& image_in, const LogitsFn& logits_fn,
@@ -246,7 +303,8 @@ SegPrediction predict_whole_image(const torch::Tensor& image_in, const LogitsFn&
     sigmoid_per_class_(probs);
     // sem_seg_postprocess crops the low-resolution output with the un-padded image size.
     probs = probs.slice(1, 0, std::min(h0, h)).slice(2, 0, std::min(w0, w));
-    running.update(resize_planes(probs, height, width), c0);
+    running.update(resize_planes(probs, height, width),
+                   torch::arange(c0, c1, torch::TensorOptions(torch::kInt64).device(probs.device())));
   }
   return running.result();
 }

@@ -249,6 +249,58 @@ TEST(SlidingWindow, TiesGoToTheFirstClassWhateverTheChunks) {
   }
 }
 
+// CAT-Seg's pruned classes (-100 in the views that did not select them) are skipped where they vanish:
+// the prediction equals the one where the same planes are evaluated (one pixel at -89.5 keeps a plane
+// from being skipped; its probabilities are still exactly 0), bitwise, for any chunking.
+TEST(SlidingWindow, VanishingPlanesAreSkippedExactly) {
+  torch::manual_seed(21);
+  const int64_t v = 5, t = 20;
+  auto logits = torch::randn({v, t, 12, 12}) * 4;
+  auto pruned = torch::rand({v, t}) < 0.6;
+  pruned.select(1, 3).fill_(true);  // class 3: pruned in every view
+  pruned.select(1, 7).fill_(true);
+  auto sparse = logits.clone(), dense = logits.clone();
+  for (int64_t i = 0; i < v; ++i)
+    for (int64_t c = 0; c < t; ++c)
+      if (pruned[i][c].item<bool>()) {
+        sparse[i][c].fill_(-100);
+        dense[i][c].fill_(-100);
+        dense[i][c][0][0] = -89.5;
+      }
+  auto image = torch::rand({3, 50, 70}) * 255;
+  FixedLogits a{sparse}, b{dense};
+  for (int64_t chunk : {0, 1, 3, 20}) {
+    auto o = small_options();
+    o.class_chunk = chunk;
+    auto skipped = pat::engine::predict_sliding_window(image, a.fn(), o);
+    auto evaluated = pat::engine::predict_sliding_window(image, b.fn(), o);
+    EXPECT_TRUE(torch::equal(skipped.labels, evaluated.labels)) << "chunk " << chunk;
+    EXPECT_TRUE(torch::equal(skipped.max_prob, evaluated.max_prob)) << "chunk " << chunk;
+  }
+  auto probs_skipped = pat::engine::sliding_window_probabilities(image, a.fn(), small_options());
+  auto probs_evaluated = pat::engine::sliding_window_probabilities(image, b.fn(), small_options());
+  EXPECT_TRUE(torch::equal(probs_skipped, probs_evaluated));
+  EXPECT_TRUE(probs_skipped[3].eq(0).all().item<bool>());
+}
+
+// Where every class's probability is 0 the first class wins, as a single argmax over the whole vocabulary
+// would have it, even when that class vanished in every view (and was skipped).
+TEST(SlidingWindow, PixelsWithoutProbabilityGoToTheFirstClass) {
+  auto logits = torch::full({5, 3, 12, 12}, -100.0);
+  logits.select(1, 2).slice(-1, 0, 6).fill_(5.0);  // class 2: the left half only, -95 on the right
+  logits.select(1, 2).slice(-1, 6, 12).fill_(-95.0);
+  auto image = torch::rand({3, 40, 40}) * 255;
+  FixedLogits model{logits};
+  auto pred = pat::engine::predict_sliding_window(image, model.fn(), small_options());
+  EXPECT_TRUE(pred.labels.slice(1, 0, 10).eq(2).all().item<bool>());
+  EXPECT_TRUE(pred.labels.slice(1, 30, 40).eq(0).all().item<bool>());
+  EXPECT_TRUE(pred.max_prob.slice(1, 30, 40).eq(0).all().item<bool>());
+  FixedLogits nothing{torch::full({5, 4, 12, 12}, -100.0)};
+  auto none = pat::engine::predict_sliding_window(image, nothing.fn(), small_options());
+  EXPECT_TRUE(none.labels.eq(0).all().item<bool>());
+  EXPECT_TRUE(none.max_prob.eq(0).all().item<bool>());
+}
+
 TEST(SlidingWindow, ResolveClassChunk) {
   using pat::engine::resolve_class_chunk;
   EXPECT_EQ(resolve_class_chunk(847, 64, 1024, 0, 1), 64);

@@ -35,6 +35,10 @@ struct SlidingWindowOptions {
   /// Automatic chunking starts when the [V, T, K, K] float32 probabilities would exceed this (chunks
   /// change no bit of the result; 128 MiB keeps a 847-class ViT-B/16 evaluation under 2 GB peak RSS).
   int64_t memory_budget_mb = 128;
+  /// Skip the views' class planes whose logits all vanish (CAT-Seg's pruned classes, -100): their
+  /// probabilities are exact zeros, so the result is the same and the post-processing follows the
+  /// classes each view kept instead of the vocabulary. Off: every plane is evaluated (benchmarks).
+  bool skip_vanishing = true;
 };
 
 /// Whole-image protocol settings (the non-sliding path of the training-time COCO eval).
