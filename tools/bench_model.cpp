@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <torch/torch.h>
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
                 "with everything on, run alternately (median of --ablate-repeats each), at the last --threads");
   app->add_flag("--ablate-views", ablate_views,
                 "Before/after of batching the sliding-window views: one eval with one forward per view, one with a "
-                "single batch");
+                "single batch; with --classes, each row also times the eval without skipping vanishing (pruned) "
+                "class planes");
   app->add_option("--ablate-repeats", ablate_repeats, "Timed repeats per ablation variant")->check(CLI::PositiveNumber);
   app->add_flag("--json", as_json, "Print one JSON object (progress goes nowhere)");
   return pat::app::run(*app, argc, argv, [&] {
@@ -174,15 +176,30 @@ int main(int argc, char** argv) {
       json rows = json::array();
       say(quiet,
           "| classes | eval ms/image | peak RSS MiB | RSS before MiB | first forward ms (with the text embeddings) "
-          "|\n|---:|---:|---:|---:|---:|\n");
+          "|%s\n|---:|---:|---:|---:|---:|%s\n",
+          ablate_views ? " eval ms, every plane evaluated (alternating) |" : "", ablate_views ? "---:|" : "");
       for (int64_t n : sweep) {
         bench.set_classes(n);
         // A forward computes the vocabulary's text embeddings (cached afterwards) and warms up.
         const auto text = time_repeated([&] { bench.forward(); }, 0, 1);
         const double before = pat::engine::current_rss_mib();
         const bool reset = pat::engine::reset_peak_rss();
-        pat::engine::TimingStats t;
-        const double gpu_peak = cuda_peak([&] { t = time_repeated([&] { bench.eval_image(); }, 0, repeats); });
+        pat::engine::TimingStats t, all_planes;
+        auto& o = bench.options();
+        const double gpu_peak = cuda_peak([&] {
+          if (!ablate_views) {
+            t = time_repeated([&] { bench.eval_image(); }, 0, repeats);
+            return;
+          }
+          // Skipping vanishing class planes on / off, alternately.
+          std::tie(t, all_planes) = time_interleaved([&] { bench.eval_image(); },
+                                                     [&] {
+                                                       o.skip_vanishing = false;
+                                                       bench.eval_image();
+                                                       o.skip_vanishing = true;
+                                                     },
+                                                     0, repeats);
+        });
         const double peak = pat::engine::peak_rss_mib();
         const double text_ms = text.median_ms;
         rows.push_back({{"classes", n},
@@ -192,8 +209,10 @@ int main(int argc, char** argv) {
                         {"peak_reset", reset},
                         {"first_forward_ms", text_ms}});
         if (gpu_peak >= 0) rows.back()["peak_gpu_mb"] = gpu_peak;
-        say(quiet, "| %lld | %.0f | %.0f | %.0f | %.0f |%s\n", static_cast<long long>(n), t.median_ms, peak, before,
-            text_ms, gpu_peak >= 0 ? (" GPU peak " + std::to_string(static_cast<int>(gpu_peak)) + " MiB |").c_str() : "");
+        if (ablate_views) rows.back()["eval_image_all_planes_ms"] = all_planes.median_ms;
+        say(quiet, "| %lld | %.0f | %.0f | %.0f | %.0f |%s%s\n", static_cast<long long>(n), t.median_ms, peak, before,
+            text_ms, ablate_views ? (" " + std::to_string(static_cast<int>(all_planes.median_ms)) + " |").c_str() : "",
+            gpu_peak >= 0 ? (" GPU peak " + std::to_string(static_cast<int>(gpu_peak)) + " MiB |").c_str() : "");
       }
       out["threads"] = threads.back();
       out["class_sweep"] = rows;

@@ -94,6 +94,7 @@ SegPrediction ModelBench::eval_image() {
   o.overlap = config_.eval.overlap;
   o.out_res = config_.eval.out_res;
   o.class_chunk = config_.eval.class_chunk;
+  o.skip_vanishing = options_.skip_vanishing;
   auto prediction = predict_sliding_window(image_, logits_fn, o, {options_.image_height, options_.image_width});
   synchronize(device_);
   return prediction;

@@ -24,6 +24,7 @@ struct ModelBenchOptions {
   int64_t train_batch = 2;      ///< images per training step (crop size = model.clip.image_size)
   bool inference_mode = false;  ///< forward / eval under c10::InferenceMode instead of NoGradGuard
   bool batched_views = true;    ///< sliding-window views in one forward (false: one forward per view)
+  bool skip_vanishing = true;   ///< SlidingWindowOptions::skip_vanishing
   uint64_t seed = 0;
 };
 
