@@ -2,7 +2,6 @@
 // without class chunking. The model is a dummy returning fixed random logits [5, T, 96, 96].
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -11,29 +10,8 @@
 #include "pat/app/cli.h"
 #include "pat/core/error.h"
 #include "pat/core/progress.h"
+#include "pat/engine/bench/measure.h"
 #include "pat/engine/eval/inference_protocol.h"
-
-namespace {
-
-/// A field of /proc/self/status in MiB (VmRSS, VmHWM).
-double status_mib(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
-  }
-  PAT_FAIL("/proc/self/status has no ", field, " (Linux only)");
-}
-
-/// Resets the peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0).
-void reset_peak() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  PAT_CHECK(out.good(), "cannot reset the peak RSS through /proc/self/clear_refs");
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   auto app = pat::app::make_app("bench_eval_memory",
@@ -63,12 +41,12 @@ int main(int argc, char** argv) {
           run == 0 ? classes
                    : pat::engine::resolve_class_chunk(classes, chunk, budget_mb, 4 * 5 * classes * 384 * 384,
                                                       4 * (5 * 384 * 384 + 2 * 640 * 640 + height * width));
-      reset_peak();
-      const double baseline = status_mib("VmRSS");
+      PAT_CHECK(pat::engine::reset_peak_rss(), "cannot reset the peak RSS through /proc/self/clear_refs");
+      const double baseline = pat::engine::current_rss_mib();
       const auto start = std::chrono::steady_clock::now();
       results[run] = pat::engine::predict_sliding_window(image, model, options);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double peak = status_mib("VmHWM");
+      const double peak = pat::engine::peak_rss_mib();
       std::printf("| %s | %lld | %.0f | %.0f | %.2f |\n", run == 0 ? "unchunked" : "chunked",
                   static_cast<long long>(used), peak, peak - baseline, seconds);
       std::fflush(stdout);
