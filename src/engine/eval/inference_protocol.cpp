@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <torch/torch.h>
@@ -19,6 +20,11 @@ constexpr int64_t kMiB = 1024 * 1024;
 /// Logits at or below this have a float32 sigmoid of exactly 0 (exp(-x) overflows beyond 88.7), and so do
 /// bilinear mixes of them: CAT-Seg's pruned classes (logit -100 in the views that did not select them).
 constexpr double kVanishingLogit = -90.0;
+
+/// [V, T] bool (CPU): whether a view's plane of a class has a logit above kVanishingLogit (or a NaN).
+torch::Tensor live_planes(const torch::Tensor& logits) {
+  return logits.amax({2, 3}).le(kVanishingLogit).logical_not().to(torch::kCPU);
+}
 
 /// Bilinear resize (align_corners=false, no antialiasing) of [N, C, h, w] to [N, C, height, width].
 torch::Tensor resize(const torch::Tensor& x, int64_t height, int64_t width) {
@@ -77,11 +83,12 @@ void sigmoid_per_class_(torch::Tensor& x) {
   for (int64_t t = 0; t < x.size(0); ++t) x[t].sigmoid_();
 }
 
-/// Running max / argmax over class chunks, classes in ascending order (first index wins ties, as a single
-/// argmax does).
+/// Running max / argmax over class chunks, classes in ascending order (first index wins ties, and the first
+/// NaN wins, as a single argmax does).
 class RunningArgmax {
  public:
   void update(const torch::Tensor& probs, const torch::Tensor& classes) {  // probs [c, H, W], classes [c] int64
+    if (probs.is_cpu() && probs.scalar_type() == torch::kFloat32) return update_cpu(probs.contiguous(), classes);
     auto index = probs.argmax(0);
     auto value = probs.gather(0, index.unsqueeze(0)).squeeze(0);
     index = classes.index_select(0, index.flatten()).view_as(index);
@@ -97,6 +104,33 @@ class RunningArgmax {
   SegPrediction result() const { return {label_, best_}; }
 
  private:
+  /// One pass over the chunk's planes, pixel blocks in parallel: LibTorch's argmax over the class axis (a
+  /// strided reduction) plus gather and two where() cost 7 ns per class and pixel, this under 1.
+  void update_cpu(const torch::Tensor& probs, const torch::Tensor& classes) {
+    const int64_t n = probs.size(0), pixels = probs.numel() / std::max<int64_t>(n, 1);
+    if (!best_.defined()) {
+      best_ = torch::full({probs.size(1), probs.size(2)}, -std::numeric_limits<float>::infinity());
+      label_ = torch::zeros({probs.size(1), probs.size(2)}, torch::kInt64);
+    }
+    const auto ids = classes.to(torch::kCPU).contiguous();
+    const float* p = probs.data_ptr<float>();
+    const int64_t* id = ids.data_ptr<int64_t>();
+    float* best = best_.data_ptr<float>();
+    int64_t* label = label_.data_ptr<int64_t>();
+    at::parallel_for(0, pixels, 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t c = 0; c < n; ++c) {
+        const float* plane = p + c * pixels;
+        for (int64_t i = begin; i < end; ++i) {
+          const float v = plane[i];
+          if (v > best[i] || (std::isnan(v) && !std::isnan(best[i]))) {
+            best[i] = v;
+            label[i] = id[c];
+          }
+        }
+      }
+    });
+  }
+
   torch::Tensor best_, label_;
 };
 
@@ -161,7 +195,7 @@ torch::Tensor sliding_classes(const torch::Tensor& logits, const std::vector<int
 SegPrediction predict_classes(const torch::Tensor& logits, const SlidingWindowOptions& options, int64_t height,
                               int64_t width, bool skip_vanishing) {
   const int64_t v = logits.size(0), t = logits.size(1), k = options.kernel, r = options.out_res;
-  const auto live = skip_vanishing ? logits.amax({2, 3}).gt(kVanishingLogit).to(torch::kCPU)
+  const auto live = skip_vanishing ? live_planes(logits)
                                    : torch::ones({v, t}, torch::kBool);
   const auto any_view = live.any(0);
   const auto any_at = any_view.accessor<bool, 1>();
@@ -268,7 +302,7 @@ torch::Tensor sliding_window_probabilities(const torch::Tensor& image, const Log
   auto logits = run_model(logits_fn, views, "sliding_window_probabilities");
   std::vector<int64_t> all(static_cast<size_t>(logits.size(1)));
   std::iota(all.begin(), all.end(), 0);
-  return sliding_classes(logits, all, logits.amax({2, 3}).gt(kVanishingLogit).to(torch::kCPU), options, height, width);
+  return sliding_classes(logits, all, live_planes(logits), options, height, width);
 }
 
 SegPrediction predict_whole_image(const torch::Tensor& image_in, const LogitsFn& logits_fn,

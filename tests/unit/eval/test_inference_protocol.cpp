@@ -1,4 +1,5 @@
 #include <cmath>
+#include <limits>
 
 #include "pat/core/error.h"
 #include "pat/core/npy.h"
@@ -299,6 +300,24 @@ TEST(SlidingWindow, PixelsWithoutProbabilityGoToTheFirstClass) {
   auto none = pat::engine::predict_sliding_window(image, nothing.fn(), small_options());
   EXPECT_TRUE(none.labels.eq(0).all().item<bool>());
   EXPECT_TRUE(none.max_prob.eq(0).all().item<bool>());
+}
+
+// A NaN probability wins its pixel, the first NaN class first, whatever the chunks (as one argmax over
+// the whole vocabulary has it).
+TEST(SlidingWindow, FirstNanClassWinsWhateverTheChunks) {
+  torch::manual_seed(8);
+  auto logits = torch::randn({5, 4, 12, 12});
+  logits.select(1, 1).fill_(std::numeric_limits<float>::quiet_NaN());
+  logits.select(1, 3).fill_(std::numeric_limits<float>::quiet_NaN());
+  auto image = torch::rand({3, 30, 30}) * 255;
+  for (int64_t chunk : {0, 1, 2, 3}) {
+    auto o = small_options();
+    o.class_chunk = chunk;
+    FixedLogits model{logits};
+    auto pred = pat::engine::predict_sliding_window(image, model.fn(), o);
+    EXPECT_TRUE(pred.labels.eq(1).all().item<bool>()) << "chunk " << chunk;
+    EXPECT_TRUE(pred.max_prob.isnan().all().item<bool>()) << "chunk " << chunk;
+  }
 }
 
 TEST(SlidingWindow, ResolveClassChunk) {
