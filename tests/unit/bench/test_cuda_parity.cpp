@@ -49,19 +49,19 @@ class CudaParity : public ::testing::Test {
   }
 };
 
-TEST_F(CudaParity, TinyModelFp32LogitsEqualTheCpu) {
+TEST_F(CudaParity, TinyModelFp32LogitsEqualTheCpu_CUDA) {
   const auto [expected, actual] = cpu_and_cuda_logits(pat::test::data_path("engine/tiny.yaml"), "fp32", 2);
   ASSERT_EQ(expected.sizes(), actual.sizes());
   EXPECT_LT(max_abs_diff(expected, actual), 1e-4 * (1 + expected.abs().max().item<double>()));
 }
 
-TEST_F(CudaParity, VitB16Fp32LogitsEqualTheCpu) {
+TEST_F(CudaParity, VitB16Fp32LogitsEqualTheCpu_CUDA) {
   const auto [expected, actual] = cpu_and_cuda_logits(pat::test::data_path("../../configs/pat_vitb16.yaml"), "fp32", 1);
   ASSERT_EQ(expected.sizes(), actual.sizes());
   EXPECT_LT(max_abs_diff(expected, actual), 1e-3 * (1 + expected.abs().max().item<double>()));
 }
 
-TEST_F(CudaParity, VitB16Bf16LogitsStayCloseToTheCpu) {
+TEST_F(CudaParity, VitB16Bf16LogitsStayCloseToTheCpu_CUDA) {
   const auto [expected, actual] = cpu_and_cuda_logits(pat::test::data_path("../../configs/pat_vitb16.yaml"), "bf16", 1);
   ASSERT_EQ(expected.sizes(), actual.sizes());
   const double range = (expected.max() - expected.min()).item<double>();
