@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -134,21 +135,27 @@ class RunningArgmax {
   torch::Tensor best_, label_;
 };
 
-/// `probs` [C, V, K, K] class-major, already sigmoid -> [C, R, R].
-torch::Tensor fold_class_major(const torch::Tensor& probs, const SlidingWindowOptions& options) {
+/// Probabilities at the tile size [m, K, K] of the classes a view has (undefined when none), and their rows
+/// [m] in 0..n of the folded result.
+using ViewProbs = std::function<torch::Tensor(int64_t view, torch::Tensor& rows)>;
+
+/// The sliding-window fold of `n` classes -> [n, R, R]: the tiles' probabilities averaged where they overlap,
+/// then averaged with the global view's, resized to R. Classes a view does not return count as zeros there.
+torch::Tensor fold_views(int64_t n, const ViewProbs& view_probs, const SlidingWindowOptions& options,
+                         const torch::TensorOptions& tensor_options) {
   const auto tiles = sliding_window_tiles(options);
   const int64_t k = options.kernel, r = options.out_res;
-  PAT_CHECK(probs.dim() == 4 && probs.size(1) == static_cast<int64_t>(tiles.size()) + 1 && probs.size(2) == k &&
-                probs.size(3) == k,
-            "sliding_window_fold: expected [", tiles.size() + 1, ", C, ", k, ", ", k, "] probabilities, got ",
-            probs.transpose(0, 1).sizes());
-  auto out = torch::zeros({probs.size(0), r, r}, probs.options());
+  auto out = torch::zeros({n, r, r}, tensor_options);
+  torch::Tensor rows;
   for (size_t i = 0; i < tiles.size(); ++i) {
-    out.slice(1, tiles[i].y, tiles[i].y + k).slice(2, tiles[i].x, tiles[i].x + k).add_(probs.select(1, i));
+    auto up = view_probs(static_cast<int64_t>(i), rows);
+    if (up.defined())
+      out.slice(1, tiles[i].y, tiles[i].y + k).slice(2, tiles[i].x, tiles[i].x + k).index_add_(0, rows, up);
   }
-  out.div_(sliding_window_overlap_count(options, probs.options()));
-  auto global = resize_planes(probs.select(1, static_cast<int64_t>(tiles.size())), r, r);
-  return out.add_(global).div_(2.0);
+  out.div_(sliding_window_overlap_count(options, tensor_options));
+  auto global = view_probs(static_cast<int64_t>(tiles.size()), rows);
+  if (global.defined()) out.index_add_(0, rows, resize_planes(global, r, r));
+  return out.div_(2.0);
 }
 
 /// `classes` (ascending indices into T) of the sliding-window protocol at the output size: [n, H, W] float32.
@@ -159,14 +166,13 @@ torch::Tensor sliding_classes(const torch::Tensor& logits, const std::vector<int
                               const torch::Tensor& live, const SlidingWindowOptions& options, int64_t height,
                               int64_t width) {
   const auto tiles = sliding_window_tiles(options);
-  const int64_t views = logits.size(0), n = static_cast<int64_t>(classes.size()), k = options.kernel,
-                r = options.out_res;
+  const int64_t views = logits.size(0), n = static_cast<int64_t>(classes.size()), k = options.kernel;
   PAT_CHECK(views == static_cast<int64_t>(tiles.size()) + 1, "sliding window: expected logits of ", tiles.size() + 1,
             " views, got ", views);
   const auto live_at = live.accessor<bool, 2>();
   const auto class_index = torch::tensor(classes, torch::kInt64).to(logits.device());
   // Probabilities at the tile size of the classes live in view `v` [m, K, K], and their rows in 0..n.
-  auto view_probs = [&](int64_t v, torch::Tensor& rows) -> torch::Tensor {
+  ViewProbs view_probs = [&](int64_t v, torch::Tensor& rows) -> torch::Tensor {
     std::vector<int64_t> picked;
     for (int64_t j = 0; j < n; ++j)
       if (live_at[v][classes[j]]) picked.push_back(j);
@@ -177,17 +183,8 @@ torch::Tensor sliding_classes(const torch::Tensor& logits, const std::vector<int
     sigmoid_per_class_(up);
     return up;
   };
-  auto out = torch::zeros({n, r, r}, logits.options().dtype(torch::kFloat32));
-  torch::Tensor rows;
-  for (size_t i = 0; i < tiles.size(); ++i) {
-    auto up = view_probs(static_cast<int64_t>(i), rows);
-    if (up.defined())
-      out.slice(1, tiles[i].y, tiles[i].y + k).slice(2, tiles[i].x, tiles[i].x + k).index_add_(0, rows, up);
-  }
-  out.div_(sliding_window_overlap_count(options, out.options()));
-  auto global = view_probs(views - 1, rows);
-  if (global.defined()) out.index_add_(0, rows, resize_planes(global, r, r));
-  return resize_planes(out.div_(2.0), height, width);
+  const auto folded = fold_views(n, view_probs, options, logits.options().dtype(torch::kFloat32));
+  return resize_planes(folded, height, width);
 }
 
 /// The protocol's argmax over the classes of `logits` [V, T, h, w], in class chunks. With `skip_vanishing`,
@@ -195,8 +192,7 @@ torch::Tensor sliding_classes(const torch::Tensor& logits, const std::vector<int
 SegPrediction predict_classes(const torch::Tensor& logits, const SlidingWindowOptions& options, int64_t height,
                               int64_t width, bool skip_vanishing) {
   const int64_t v = logits.size(0), t = logits.size(1), k = options.kernel, r = options.out_res;
-  const auto live = skip_vanishing ? live_planes(logits)
-                                   : torch::ones({v, t}, torch::kBool);
+  const auto live = skip_vanishing ? live_planes(logits) : torch::ones({v, t}, torch::kBool);
   const auto any_view = live.any(0);
   const auto any_at = any_view.accessor<bool, 1>();
   std::vector<int64_t> classes;
@@ -275,7 +271,18 @@ torch::Tensor sliding_window_views(const torch::Tensor& image_in, const SlidingW
 torch::Tensor sliding_window_fold(const torch::Tensor& probs, const SlidingWindowOptions& options) {
   PAT_CHECK(probs.defined() && probs.dim() == 4, "sliding_window_fold: expected [V, C, K, K] probabilities, got ",
             probs.defined() ? probs.sizes() : torch::IntArrayRef{});
-  return fold_class_major(probs.to(torch::kFloat32).transpose(0, 1), options);
+  const auto tiles = sliding_window_tiles(options);
+  const int64_t k = options.kernel, c = probs.size(1);
+  PAT_CHECK(probs.size(0) == static_cast<int64_t>(tiles.size()) + 1 && probs.size(2) == k && probs.size(3) == k,
+            "sliding_window_fold: expected [", tiles.size() + 1, ", C, ", k, ", ", k, "] probabilities, got ",
+            probs.sizes());
+  const auto p = probs.to(torch::kFloat32);
+  const auto all = torch::arange(c, torch::TensorOptions(torch::kInt64).device(p.device()));
+  const ViewProbs every_class = [&](int64_t v, torch::Tensor& rows) {
+    rows = all;
+    return p.select(0, v);
+  };
+  return fold_views(c, every_class, options, p.options());
 }
 
 SegPrediction predict_sliding_window(const torch::Tensor& image, const LogitsFn& logits_fn,
