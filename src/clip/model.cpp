@@ -91,11 +91,15 @@ torch::Tensor ClipModelImpl::encode_text(const torch::Tensor& ids) {
     PAT_CHECK(lo >= 0 && hi < architecture_.vocab_size, "CLIP encode_text: token ids must lie in [0, ",
               architecture_.vocab_size, "), got [", lo, ", ", hi, "]");
   }
-  const int64_t n = tokens.size(0), l = tokens.size(1);
+  // The pooled output is the end-of-text token's (the largest id); under the causal mask it depends on the
+  // tokens up to it only, so the columns after the last end of text of the batch are not computed (a class
+  // name's prompt fills a few of the 77).
+  auto eot = tokens.argmax(-1);  // [N]
+  const int64_t n = tokens.size(0), l = n > 0 ? eot.max().item<int64_t>() + 1 : tokens.size(1);
+  tokens = tokens.narrow(1, 0, l);
   auto x = token_embedding(tokens) + positional_embedding.narrow(0, 0, l);  // [N, L, T]
   x = transformer(x, causal_mask(l, x.device()));
   x = layer_norm_fp32(ln_final, x);
-  auto eot = tokens.argmax(-1);                                   // [N]
   auto pooled = x.index({torch::arange(n, eot.options()), eot});  // [N, T]
   return torch::matmul(pooled, text_projection);
 }

@@ -33,7 +33,8 @@ class ClipModelImpl : public torch::nn::Module {
 
   /// Text embeddings [N, E] (unnormalized): causal transformer, ln_final, the row at `ids.argmax(-1)`
   /// (the end-of-text token, the largest id), `@ text_projection`. ids: [N, L] integer, L <= context_length
-  /// (positions past the end token do not influence the result, so padding may be shortened).
+  /// (positions past the end token do not influence the result: only the columns up to the batch's last
+  /// end token are computed).
   torch::Tensor encode_text(const torch::Tensor& ids);
 
   /// Dense segmentation features and block taps of the image tower (`VisionTransformerImpl::features`).
