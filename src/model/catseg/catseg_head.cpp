@@ -120,13 +120,24 @@ CatSegHeadOutput CatSegHeadImpl::forward_detailed(const torch::Tensor& image_emb
   {
     PAT_PROFILE_SCOPE("catseg.embed");
     auto planes = corr.transpose(1, 2).reshape({b * t, p, h, w});
-    torch::Tensor y;
-    if (fast.channels_last)
-      y = F::conv2d(planes.contiguous(memory_format), conv1->weight.contiguous(memory_format),
-                    F::Conv2dFuncOptions().bias(conv1->bias).padding(3));
-    else
-      y = conv1(planes);
-    x = y.permute({0, 2, 3, 1}).contiguous().view({b, t, h, w, c});
+    auto embed = [&](const torch::Tensor& rows) {
+      if (!fast.channels_last) return conv1(rows);
+      return F::conv2d(rows.contiguous(memory_format), conv1->weight.contiguous(memory_format),
+                       F::Conv2dFuncOptions().bias(conv1->bias).padding(3));
+    };
+    // Without gradients in chunks of classes written into x: the convolution's output and oneDNN's reordered
+    // copy of it exist for one chunk at a time instead of for every (image, class) map.
+    const int64_t chunk = catseg_chunk_items(b * t, 2 * 4 * c * h * w, planes.device());
+    if (chunk >= b * t) {
+      x = embed(planes).permute({0, 2, 3, 1}).contiguous().view({b, t, h, w, c});
+    } else {
+      x = torch::empty({b, t, h, w, c}, planes.options());
+      auto rows_out = x.view({b * t, h, w, c});
+      for (int64_t r0 = 0; r0 < b * t; r0 += chunk) {
+        const int64_t len = std::min(chunk, b * t - r0);
+        rows_out.narrow(0, r0, len).copy_(embed(planes.narrow(0, r0, len)).permute({0, 2, 3, 1}));
+      }
+    }
 
     // Guidances.
     out.appearance_guidance = guidance_projection->forward(image_embeddings);
@@ -187,6 +198,7 @@ CatSegHeadOutput CatSegHeadImpl::forward_detailed(const torch::Tensor& image_emb
         rows_out.narrow(0, r0, len).copy_(decode(maps.narrow(0, r0, len), image, 1).view({len, 4 * h, 4 * w}));
       }
   }
+  maps = torch::Tensor();  // the aggregated embedding, before the full-vocabulary logits are allocated
   out.logits = out.selected_classes.defined() ? scatter_classes(logits, out.selected_classes, num_classes) : logits;
   return out;
 }
