@@ -82,8 +82,9 @@ torch::Tensor ClassAggregationImpl::forward_tokens(const torch::Tensor& x, const
         auto seq = torch::empty({len, tp, c}, x.options());
         seq.narrow(1, 0, t).copy_(xv[image].narrow(1, p0, len).transpose(0, 1));
         if (pad) seq.narrow(1, t, tp - t).copy_(padding_tokens.view({1, 1, c}).expand({len, tp - t, c}));
-        seq = seq + attention(norm1(seq), gi);
-        seq.add_(MLP->forward(norm2(seq)));
+        seq.add_(attention(norm1(seq), gi));
+        auto hidden = MLP[0]->as<torch::nn::Linear>()->forward(norm2(seq)).relu_();
+        seq.add_(MLP[2]->as<torch::nn::Linear>()->forward(hidden));
         out[image].narrow(1, p0, len).add_(seq.narrow(1, 0, t).transpose(0, 1));
       }
     }

@@ -53,16 +53,21 @@ BlasOperand blas_operand(const torch::Tensor& t) {
 
 }  // namespace
 
-torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b) {
+torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
   const int64_t dims = a.dim();
+  std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
+  shape.back() = b.size(-1);
+  if (out.defined())
+    PAT_CHECK(out.sizes() == torch::IntArrayRef(shape) && out.stride(-1) == 1 && out.stride(-2) >= shape.back() &&
+                  out.scalar_type() == a.scalar_type() && out.device() == a.device(),
+              "catseg_bmm: expected out ", torch::IntArrayRef(shape), " with contiguous rows, got ", out.sizes(),
+              " strides ", out.strides());
   const bool loop = catseg_fast_paths().fused_attention && !torch::GradMode::is_enabled() && a.device().is_cpu() &&
                     (dims == 3 || dims == 4) && b.dim() == dims && a.scalar_type() == b.scalar_type() &&
                     a.sizes().slice(0, dims - 2) == b.sizes().slice(0, dims - 2) && a.size(-1) == b.size(-2);
-  if (!loop) return torch::matmul(a, b);
+  if (!loop) return out.defined() ? out.copy_(torch::matmul(a, b)) : torch::matmul(a, b);
   RECORD_FUNCTION("pat::catseg_bmm", std::vector<c10::IValue>({a, b}));  // profilers see one product (FLOPs)
-  std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
-  shape.back() = b.size(-1);
-  auto out = torch::empty(shape, a.options());
+  if (!out.defined()) out = torch::empty(shape, a.options());
   const int64_t inner = dims == 4 ? a.size(1) : 1;
   const int64_t total = dims == 4 ? a.size(0) * inner : a.size(0);
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -70,7 +75,7 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b) {
   torch::Tensor ac = a, bc = b;
   BlasOperand oa = blas_operand(a), ob = blas_operand(b);
   if (sgemm && a.scalar_type() == torch::kFloat && m > 0 && n > 0 && k > 0 &&
-      std::max({m, n, k, oa.ld, ob.ld}) <= std::numeric_limits<int>::max()) {
+      std::max({m, n, k, oa.ld, ob.ld, out.stride(-2)}) <= std::numeric_limits<int>::max()) {
     if (!oa.op) ac = a.contiguous(), oa = {'N', k};  // rows of k contiguous floats
     if (!ob.op) bc = b.contiguous(), ob = {'N', n};
     const float* pa = ac.data_ptr<float>();
@@ -80,12 +85,12 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b) {
       return dims == 4 ? (i / inner) * t.stride(0) + (i % inner) * t.stride(1) : i * t.stride(0);
     };
     // Row-major C = A B is column-major C^T = B^T A^T: BLAS gets B first.
-    const int im = int(m), in = int(n), ik = int(k), lda = int(oa.ld), ldb = int(ob.ld), ldc = int(n);
+    const int im = int(m), in = int(n), ik = int(k), lda = int(oa.ld), ldb = int(ob.ld), ldc = int(out.stride(-2));
     const float one = 1.0f, zero = 0.0f;
     at::parallel_for(0, total, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         sgemm(&ob.op, &oa.op, &in, &im, &ik, &one, pb + offset(bc, i), &ldb, pa + offset(ac, i), &lda, &zero,
-              pc + i * m * n, &ldc);
+              pc + offset(out, i), &ldc);
     });
     return out;
   }

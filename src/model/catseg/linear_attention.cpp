@@ -9,6 +9,26 @@ namespace pat::model {
 
 namespace F = torch::nn::functional;
 
+namespace {
+
+/// linear_attention without gradients: + 1 and the output's scaling in place, and the values'
+/// 1/L scale applied to the [D, Dv] key-value products instead of to every value (together with the final
+/// factor L it is exact for L a power of two, as CAT-Seg's padded 256 classes are; otherwise equal to float
+/// rounding).
+torch::Tensor linear_attention_inference(const torch::Tensor& queries, const torch::Tensor& keys,
+                                         const torch::Tensor& values, double eps) {
+  const double s = static_cast<double>(values.size(1));
+  auto q = torch::elu(queries).add_(1).permute({0, 2, 1, 3});  // [N, H, L, D]
+  auto k = torch::elu(keys).add_(1).permute({0, 2, 1, 3});
+  auto kv = catseg_bmm(k.transpose(-2, -1), values.permute({0, 2, 1, 3})).mul_(1.0 / s);  // [N, H, D, Dv]
+  auto z = torch::matmul(q, k.sum(2).unsqueeze(-1)).add_(eps).reciprocal_().mul_(s);  // [N, H, L, 1]
+  auto out = torch::empty(queries.sizes(), queries.options());  // [N, L, H, Dv], written by head
+  catseg_bmm(q, kv, out.permute({0, 2, 1, 3})).mul_(z);
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor linear_attention(const torch::Tensor& queries, const torch::Tensor& keys, const torch::Tensor& values,
                                double eps) {
   PAT_CHECK(queries.dim() == 4 && keys.dim() == 4 && values.dim() == 4, "linear_attention: expected 4-d [N, L, H, D] ",
@@ -17,6 +37,7 @@ torch::Tensor linear_attention(const torch::Tensor& queries, const torch::Tensor
                 keys.size(0) == values.size(0) && keys.size(1) == values.size(1) && keys.size(2) == values.size(2),
             "linear_attention: inconsistent shapes ", queries.sizes(), ", ", keys.sizes(), ", ", values.sizes());
   const double s = static_cast<double>(values.size(1));
+  if (!torch::GradMode::is_enabled()) return linear_attention_inference(queries, keys, values, eps);
   // Heads first: [N, H, L, D].
   auto q = (torch::elu(queries) + 1).permute({0, 2, 1, 3});
   auto k = (torch::elu(keys) + 1).permute({0, 2, 1, 3});

@@ -16,7 +16,8 @@ SwinMlpImpl::SwinMlpImpl(int64_t dim, int64_t hidden) {
 }
 
 torch::Tensor SwinMlpImpl::forward(const torch::Tensor& x) {
-  return fc2(torch::gelu(fc1(x)));
+  auto hidden = fc1(x);
+  return fc2(torch::GradMode::is_enabled() ? torch::gelu(hidden) : at::gelu_(hidden));
 }
 
 SwinBlockImpl::SwinBlockImpl(const SwinBlockOptions& options_) : options(options_) {

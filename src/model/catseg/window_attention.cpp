@@ -25,7 +25,7 @@ bool scale_in_queries() {
 }
 
 /// Softmax attention of q, k, v [B_, heads, N, d] with an additive mask [nW, N, N] (B_ a multiple of
-/// nW; window b uses mask b % nW) -> [B_, heads, N, d]. `scaled`: q already carries the scale.
+/// nW; window b uses mask b % nW) -> [B_, N, heads * d]. `scaled`: q already carries the scale.
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& mask,
                      double scale, bool scaled) {
   const int64_t bw = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
@@ -41,26 +41,30 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
       const int64_t nw = mask.size(0);
       attn = (attn.view({bw / nw, nw, heads, n, n}) + mask.unsqueeze(1).unsqueeze(0)).view({bw, heads, n, n});
     }
-    return torch::matmul(torch::softmax(attn, -1), v);
+    return torch::matmul(torch::softmax(attn, -1), v).transpose(1, 2).reshape({bw, n, heads * hd});
   }
 #if TORCH_VERSION_MAJOR >= 2
   if (!scaled) {
-    if (!mask.defined()) return at::scaled_dot_product_attention(q, k, v);
+    if (!mask.defined()) return at::scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape({bw, n, heads * hd});
     // Windows grouped by position so that the mask broadcasts without being repeated.
     const int64_t nw = mask.size(0);
     auto out =
         at::scaled_dot_product_attention(q.view({bw / nw, nw, heads, n, hd}), k.view({bw / nw, nw, heads, n, hd}),
                                          v.view({bw / nw, nw, heads, n, hd}), mask.unsqueeze(1));
-    return out.view({bw, heads, n, hd});
+    return out.view({bw, heads, n, hd}).transpose(1, 2).reshape({bw, n, heads * hd});
   }
 #endif
-  (void)hd;
   auto attn = catseg_bmm(scaled ? q : q * scale, k.transpose(-2, -1));
   if (mask.defined()) {
     const int64_t nw = mask.size(0);
     attn.view({bw / nw, nw, heads, n, n}).add_(mask.unsqueeze(1));
   }
-  return catseg_bmm(torch::softmax(attn, -1), v);
+  // Without gradients the softmax overwrites the scores, and the products land in [B_, N, heads, d] directly.
+  if (torch::GradMode::is_enabled())
+    return catseg_bmm(torch::softmax(attn, -1), v).transpose(1, 2).reshape({bw, n, heads * hd});
+  auto out = torch::empty({bw, n, heads, hd}, q.options());
+  catseg_bmm(at::_softmax_out(attn, attn, -1, false), v, out.permute({0, 2, 1, 3}));
+  return out.view({bw, n, heads * hd});
 }
 
 }  // namespace
@@ -87,7 +91,7 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::
   auto qh = split(scaled ? F::linear(x, q->weight * scale, q->bias * scale) : q(x));
   auto kh = split(k(x));
   auto vh = split(v(x.narrow(2, 0, options.dim)));
-  auto out = attend(qh, kh, vh, mask, scale, scaled).transpose(1, 2).reshape({bw, n, options.dim});
+  auto out = attend(qh, kh, vh, mask, scale, scaled);
   return proj(out);
 }
 
@@ -128,7 +132,7 @@ torch::Tensor WindowAttentionImpl::forward_windows(const torch::Tensor& features
         .add_(guidance_qk.view({groups, 1, num_windows, n, 2 * c}));
   }
   auto split = [&](int64_t i) { return qkv.narrow(-1, i * c, c).view({bw, n, heads, hd}).transpose(1, 2); };
-  auto out = attend(split(0), split(1), split(2), mask, scale, scaled).transpose(1, 2).reshape({bw, n, c});
+  auto out = attend(split(0), split(1), split(2), mask, scale, scaled);
   return proj(out);
 }
 

@@ -51,8 +51,9 @@ int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device 
 /// With fused_attention on, on the CPU and without gradients, the many small products of window and
 /// class attention run as one single-threaded product per matrix spread over the intra-op threads
 /// (LibTorch 1.x's CPU bmm calls the BLAS once per matrix in sequence, each call paying a threaded
-/// dispatch); otherwise torch::matmul.
-torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b);
+/// dispatch); otherwise torch::matmul. `out`, when given, receives the result and is returned: [..., m, n] with
+/// contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a copy).
+torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out = {});
 
 /// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
 /// channels_last, gemm_upsampling, chunking.
