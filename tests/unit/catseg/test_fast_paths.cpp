@@ -155,6 +155,19 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
   check(k.transpose(-2, -1), q);
   check(torch::randn({4, 6, 10}).slice(2, 0, 10, 2), torch::randn({4, 5, 3}));        // strided columns
   check(torch::randn({2, 1, 4}), torch::randn({2, 4, 1}));                            // single rows / columns
+  // Written into a given layout: [N, H, L, D] products into an [N, L, H, D] buffer, with and without the BLAS.
+  for (bool fused : {true, false}) {
+    CatSegFastPaths paths;
+    paths.fused_attention = fused;
+    ScopedCatSegFastPaths scoped(paths);
+    auto buffer = torch::full({3, 7, 2, 5}, 42.0f);
+    auto kv = torch::randn({3, 2, 5, 5});
+    auto result = catseg_bmm(q, kv, buffer.permute({0, 2, 1, 3}));
+    EXPECT_EQ(result.data_ptr(), buffer.data_ptr());
+    EXPECT_TENSOR_CLOSE(buffer, torch::matmul(q, kv).permute({0, 2, 1, 3}), 1e-5, 1e-5);
+    EXPECT_THROW(catseg_bmm(q, kv, torch::empty({3, 2, 7, 4})), pat::Error);                    // wrong shape
+    EXPECT_THROW(catseg_bmm(q, kv, torch::empty({3, 2, 5, 7}).transpose(-2, -1)), pat::Error);  // strided rows
+  }
   // Gradients recorded: the plain product, which autograd can differentiate.
   auto a = torch::randn({2, 3, 4}).requires_grad_(true);
   torch::AutoGradMode grad(true);

@@ -29,6 +29,18 @@ TEST(LinearAttention, MatchesDirectFormula) {
   EXPECT_TENSOR_CLOSE(linear_attention(q, k, v), direct_linear_attention(q, k, v, 1e-6), 1e-10, 1e-12);
 }
 
+// Without gradients (in-place feature maps, scales folded): the same formula, on views of one q/k/v buffer as
+// the layer passes them (odd length: the folded 1/L is not exact there), and the inputs are left as they were.
+TEST(LinearAttention, InferencePathMatchesDirectFormula) {
+  torch::manual_seed(1);
+  torch::NoGradGuard no_grad;
+  auto qkv = torch::randn({3, 9, 2, 12}, torch::TensorOptions().dtype(torch::kFloat64));
+  const auto saved = qkv.clone();
+  auto q = qkv.narrow(-1, 0, 4), k = qkv.narrow(-1, 4, 4), v = qkv.narrow(-1, 8, 4);
+  EXPECT_TENSOR_CLOSE(linear_attention(q, k, v), direct_linear_attention(q, k, v, 1e-6), 1e-10, 1e-12);
+  EXPECT_TRUE(torch::equal(qkv, saved));
+}
+
 TEST(LinearAttention, EpsilonIsNotScaledBySequenceLength) {
   // With tiny feature maps the eps term dominates the denominator; the formula keeps it unscaled.
   auto opts = torch::TensorOptions().dtype(torch::kFloat64);
