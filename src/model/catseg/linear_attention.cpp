@@ -36,8 +36,8 @@ torch::Tensor linear_attention(const torch::Tensor& queries, const torch::Tensor
   PAT_CHECK(queries.size(0) == keys.size(0) && queries.size(2) == keys.size(2) && queries.size(3) == keys.size(3) &&
                 keys.size(0) == values.size(0) && keys.size(1) == values.size(1) && keys.size(2) == values.size(2),
             "linear_attention: inconsistent shapes ", queries.sizes(), ", ", keys.sizes(), ", ", values.sizes());
-  const double s = static_cast<double>(values.size(1));
   if (!torch::GradMode::is_enabled()) return linear_attention_inference(queries, keys, values, eps);
+  const double s = static_cast<double>(values.size(1));
   // Heads first: [N, H, L, D].
   auto q = (torch::elu(queries) + 1).permute({0, 2, 1, 3});
   auto k = (torch::elu(keys) + 1).permute({0, 2, 1, 3});

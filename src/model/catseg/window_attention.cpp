@@ -29,6 +29,7 @@ bool scale_in_queries() {
 torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& mask,
                      double scale, bool scaled) {
   const int64_t bw = q.size(0), heads = q.size(1), n = q.size(2), hd = q.size(3);
+  auto merge_heads = [&](const torch::Tensor& o) { return o.transpose(1, 2).reshape({bw, n, heads * hd}); };
   if (mask.defined()) {
     const int64_t nw = mask.size(0);
     PAT_CHECK(mask.dim() == 3 && mask.size(1) == n && mask.size(2) == n && bw % nw == 0,
@@ -41,17 +42,17 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
       const int64_t nw = mask.size(0);
       attn = (attn.view({bw / nw, nw, heads, n, n}) + mask.unsqueeze(1).unsqueeze(0)).view({bw, heads, n, n});
     }
-    return torch::matmul(torch::softmax(attn, -1), v).transpose(1, 2).reshape({bw, n, heads * hd});
+    return merge_heads(torch::matmul(torch::softmax(attn, -1), v));
   }
 #if TORCH_VERSION_MAJOR >= 2
   if (!scaled) {
-    if (!mask.defined()) return at::scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape({bw, n, heads * hd});
+    if (!mask.defined()) return merge_heads(at::scaled_dot_product_attention(q, k, v));
     // Windows grouped by position so that the mask broadcasts without being repeated.
     const int64_t nw = mask.size(0);
     auto out =
         at::scaled_dot_product_attention(q.view({bw / nw, nw, heads, n, hd}), k.view({bw / nw, nw, heads, n, hd}),
                                          v.view({bw / nw, nw, heads, n, hd}), mask.unsqueeze(1));
-    return out.view({bw, heads, n, hd}).transpose(1, 2).reshape({bw, n, heads * hd});
+    return merge_heads(out.view({bw, heads, n, hd}));
   }
 #endif
   auto attn = catseg_bmm(scaled ? q : q * scale, k.transpose(-2, -1));
@@ -60,8 +61,7 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
     attn.view({bw / nw, nw, heads, n, n}).add_(mask.unsqueeze(1));
   }
   // Without gradients the softmax overwrites the scores, and the products land in [B_, N, heads, d] directly.
-  if (torch::GradMode::is_enabled())
-    return catseg_bmm(torch::softmax(attn, -1), v).transpose(1, 2).reshape({bw, n, heads * hd});
+  if (torch::GradMode::is_enabled()) return merge_heads(catseg_bmm(torch::softmax(attn, -1), v));
   auto out = torch::empty({bw, n, heads, hd}, q.options());
   catseg_bmm(at::_softmax_out(attn, attn, -1, false), v, out.permute({0, 2, 1, 3}));
   return out.view({bw, n, heads * hd});
