@@ -26,6 +26,7 @@ set(PAT_MODEL_SOURCES
   model/catseg/catseg_presets.cpp
   model/catseg/seg_loss.cpp
   model/catseg/fast_paths.cpp
+  model/catseg/small_gemm.cpp
   model/seg_model.cpp
   model/pat/standalone_tokenizer.cpp
   model/catseg_checkpoint.cpp

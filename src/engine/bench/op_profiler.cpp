@@ -162,7 +162,8 @@ bool is_counted_op(const std::string& name) {
                                      "aten::_convolution",
                                      "aten::convolution_backward",
                                      "aten::scaled_dot_product_attention",
-                                     "pat::catseg_bmm"};
+                                     "pat::catseg_bmm",
+                                     "pat::window_attention"};
   for (const char* op : kOps)
     if (name == op) return true;
   return false;
@@ -213,7 +214,7 @@ double op_flops(const std::string& name, c10::ArrayRef<const c10::IValue> inputs
     }
     return forward * passes;
   }
-  if (name == "aten::scaled_dot_product_attention") {
+  if (name == "aten::scaled_dot_product_attention" || name == "pat::window_attention") {
     const auto* q = tensor_at(inputs, 0);
     const auto* k = tensor_at(inputs, 1);
     const auto* v = tensor_at(inputs, 2);

@@ -55,6 +55,10 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
     return merge_heads(out.view({bw, heads, n, hd}));
   }
 #endif
+  if (scaled && !torch::GradMode::is_enabled()) {
+    auto out = torch::empty({bw, n, heads, hd}, q.options());
+    if (catseg_fused_window_attention(q, k, v, mask, out.permute({0, 2, 1, 3}))) return out.view({bw, n, heads * hd});
+  }
   auto attn = catseg_bmm(scaled ? q : q * scale, k.transpose(-2, -1));
   if (mask.defined()) {
     const int64_t nw = mask.size(0);

@@ -46,9 +46,14 @@ TEST(OpProfiler, CountsMatrixProductsOnce) {
     pat::model::CatSegFastPaths paths;
     paths.fused_attention = fused;
     pat::model::ScopedCatSegFastPaths scoped(paths);
-    EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_bmm(q, q.transpose(-2, -1)); }) * 1e9,
-                     2.0 * 6 * 5 * 4 * 5);
+    EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_bmm(q, q.transpose(-2, -1)); }) * 1e9, 2.0 * 6 * 5 * 4 * 5);
   }
+  // Fused window attention: its two products (scores and output), the softmax between them not counted.
+  auto out = torch::empty_like(q);
+  EXPECT_DOUBLE_EQ(counted_gflop([&] {
+                     ASSERT_TRUE(pat::model::catseg_fused_window_attention(q, q, q, torch::Tensor(), out));
+                   }) * 1e9,
+                   2 * 2.0 * 6 * 5 * 4 * 5);
 }
 
 TEST(OpProfiler, CountsConvolutions) {

@@ -16,7 +16,7 @@ namespace {
 
 CatSegFastPaths all_off() {
   CatSegFastPaths p;
-  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = false;
+  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = p.small_gemm = false;
   p.chunk_bytes = 0;
   return p;
 }
@@ -147,14 +147,15 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
     ScopedCatSegFastPaths scoped(CatSegFastPaths{});
     EXPECT_TENSOR_CLOSE(catseg_bmm(a, b), torch::matmul(a, b), 1e-5, 1e-5);
   };
-  check(torch::randn({6, 7, 5}), torch::randn({6, 5, 9}));                           // contiguous
+  check(torch::randn({6, 7, 5}), torch::randn({6, 5, 9}));                                  // contiguous
   check(torch::randn({6, 5, 7}).transpose(1, 2), torch::randn({6, 9, 5}).transpose(1, 2));  // columns contiguous
-  auto q = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});                          // [N, H, L, D] views
+  auto q = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});                                // [N, H, L, D] views
   auto k = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});
   check(q, k.transpose(-2, -1));
   check(k.transpose(-2, -1), q);
-  check(torch::randn({4, 6, 10}).slice(2, 0, 10, 2), torch::randn({4, 5, 3}));        // strided columns
-  check(torch::randn({2, 1, 4}), torch::randn({2, 4, 1}));                            // single rows / columns
+  check(torch::randn({4, 6, 10}).slice(2, 0, 10, 2), torch::randn({4, 5, 3}));      // strided columns
+  check(torch::randn({2, 1, 4}), torch::randn({2, 4, 1}));                          // single rows / columns
+  check(torch::randn({2, 200, 160}), torch::randn({2, 200, 160}).transpose(1, 2));  // > 4M multiply-adds: the BLAS
   // Written into a given layout: [N, H, L, D] products into an [N, L, H, D] buffer, with and without the BLAS.
   for (bool fused : {true, false}) {
     CatSegFastPaths paths;
@@ -172,6 +173,52 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
   auto a = torch::randn({2, 3, 4}).requires_grad_(true);
   torch::AutoGradMode grad(true);
   EXPECT_TRUE(catseg_bmm(a, torch::randn({2, 4, 3})).requires_grad());
+}
+
+// Window attention fused per window (scores in a per-thread buffer): the same as the products, mask and softmax
+// written out, with and without the shifted-window mask, on views of one q/k/v buffer (as the Swin block has
+// them) into a permuted output; where it does not apply it reports so and writes nothing.
+TEST(CatSegFastPaths, FusedWindowAttentionMatchesTheProducts) {
+  torch::manual_seed(9);
+  torch::NoGradGuard no_grad;
+  const int64_t bw = 6, heads = 2, n = 9, d = 4, nw = 3;
+  auto qkv = torch::randn({bw, n, 3 * heads * d});
+  auto split = [&](int64_t i) {
+    return qkv.narrow(-1, i * heads * d, heads * d).view({bw, n, heads, d}).transpose(1, 2);
+  };
+  const auto q = split(0), k = split(1), v = split(2);
+  const auto mask =
+      torch::where(torch::rand({nw, n, n}) < 0.3, torch::full({nw, n, n}, -100.0f), torch::zeros({nw, n, n}));
+  for (bool masked : {false, true}) {
+    SCOPED_TRACE(masked ? "masked" : "plain");
+    auto scores = torch::matmul(q, k.transpose(-2, -1));
+    if (masked) scores = (scores.view({bw / nw, nw, heads, n, n}) + mask.unsqueeze(1)).view({bw, heads, n, n});
+    const auto expected = torch::matmul(torch::softmax(scores, -1), v);
+    auto buffer = torch::full({bw, n, heads, d}, 42.0f);
+    ASSERT_TRUE(catseg_fused_window_attention(q, k, v, masked ? mask : torch::Tensor(), buffer.permute({0, 2, 1, 3})));
+    EXPECT_TENSOR_CLOSE(buffer.permute({0, 2, 1, 3}), expected, 1e-5, 1e-5);
+  }
+  {  // 400 x 400 x 32 products (above small_gemm's size: the BLAS)
+    auto big = torch::randn({1, 1, 400, 32});
+    auto out = torch::empty_like(big);
+    ASSERT_TRUE(catseg_fused_window_attention(big, big, big, torch::Tensor(), out));
+    EXPECT_TENSOR_CLOSE(out, torch::matmul(torch::softmax(torch::matmul(big, big.transpose(-2, -1)), -1), big), 1e-5,
+                        1e-5);
+  }
+  auto untouched = torch::full({bw, heads, n, d}, 42.0f);
+  EXPECT_FALSE(catseg_fused_window_attention(q, k, v, torch::zeros({4, n, n}), untouched));  // 4 does not divide 6
+  EXPECT_FALSE(catseg_fused_window_attention(q, k, v.narrow(-1, 0, 3), mask, untouched));    // shapes differ
+  {
+    CatSegFastPaths paths;
+    paths.fused_attention = false;
+    ScopedCatSegFastPaths scoped(paths);
+    EXPECT_FALSE(catseg_fused_window_attention(q, k, v, mask, untouched));
+  }
+  {
+    torch::AutoGradMode grad(true);
+    EXPECT_FALSE(catseg_fused_window_attention(q, k, v, mask, untouched));
+  }
+  EXPECT_TRUE(torch::equal(untouched, torch::full({bw, heads, n, d}, 42.0f)));
 }
 
 // Transposed convolutions with kernel == stride as one matrix product: the module's own result, with and

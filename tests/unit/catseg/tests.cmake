@@ -7,4 +7,5 @@ pat_add_unit_test(catseg
   ${CMAKE_CURRENT_LIST_DIR}/test_catseg_head.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_seg_loss.cpp
   ${CMAKE_CURRENT_LIST_DIR}/test_fast_paths.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test_small_gemm.cpp
 )

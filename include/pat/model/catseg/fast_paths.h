@@ -30,6 +30,9 @@ struct CatSegFastPaths {
   /// Without gradients, transposed convolutions whose kernel equals their stride (decoder and guidance
   /// upsamplers) as one matrix product over all pixels (patch_upsample.h) instead of LibTorch's per-image kernel.
   bool gemm_upsampling = true;
+  /// With fused_attention, the per-matrix products of window and linear attention up to 4M multiply-adds by
+  /// small_gemm (AVX2 where the CPU has it) instead of the BLAS (small_gemm.h).
+  bool small_gemm = true;
   /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
   /// chunking. Results do not depend on the chunk size.
@@ -55,8 +58,18 @@ int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device 
 /// contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a copy).
 torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out = {});
 
+/// softmax(q k^T + mask) v of window attention: q, k, v [B_, heads, N, d] float (q already scaled; rows of d
+/// contiguous, or columns), mask [nW, N, N] or undefined (window b adds mask b % nW), into `out` [B_, heads, N, d]
+/// with contiguous rows (e.g. a permuted view of [B_, N, heads, d]). With fused_attention on, on the CPU, without
+/// gradients and with the process's sgemm: one task per window over the intra-op threads, its scores in a
+/// per-thread [heads * N, N] buffer that stays in cache from the first product through the mask and the softmax to
+/// the second product, the same products and softmax as unfused. Returns false, doing nothing, where it does not
+/// apply (the caller then computes the attention itself).
+bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                   const torch::Tensor& mask, const torch::Tensor& out);
+
 /// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
-/// channels_last, gemm_upsampling, chunking.
+/// channels_last, gemm_upsampling, small_gemm, chunking.
 std::vector<std::string> catseg_fast_path_names();
 
 /// Turns one fast path on or off by name ("chunking" off sets chunk_bytes to 0, on restores the default).
