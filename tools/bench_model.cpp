@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   app->add_option("--top", top, "Operators listed by --profile")->check(CLI::PositiveNumber);
   app->add_option("--off", off,
                   "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, "
-                  "gemm_upsampling, chunking")
+                  "gemm_upsampling, small_gemm, chunking")
       ->delimiter(',');
   app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
   app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");
@@ -234,11 +234,22 @@ int main(int argc, char** argv) {
       pat::set_threads(t);
       json row;
       row["threads"] = t;
-      row["sgemm_gflops"] = pat::engine::gemm_gflops(gemm_n, device, gemm_dtype);
+      // On the CPU the matrix-product rate is sampled before every forward (warm-ups included), so that the rate
+      // and the forward it is compared with come from the same minutes of a machine whose speed drifts; median of
+      // all. On a GPU once, before (its products' buffers would count in the forward's peak memory).
+      std::vector<double> rates;
+      auto sample_rate = [&] { rates.push_back(pat::engine::gemm_gflops(gemm_n, device, gemm_dtype)); };
+      const bool interleave = has("forward") && !device.is_cuda();
+      if (!interleave) sample_rate();
       double forward_ms = 0, eval_ms = 0;
       const double forward_gpu = cuda_peak([&] {
-        if (has("forward")) forward_ms = time_repeated([&] { bench.forward(); }, warmup, repeats).median_ms;
+        auto forward = [&] { bench.forward(); };
+        if (interleave)
+          forward_ms = time_interleaved(sample_rate, forward, warmup, repeats).second.median_ms;
+        else if (has("forward"))
+          forward_ms = time_repeated(forward, warmup, repeats).median_ms;
       });
+      row["sgemm_gflops"] = pat::engine::median(rates);
       const double eval_gpu = cuda_peak([&] {
         if (has("eval"))
           eval_ms =
