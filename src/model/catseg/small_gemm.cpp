@@ -29,6 +29,13 @@ PAT_AVX2_FMA inline void store_row(float* row, __m256 lo, __m256 hi, int64_t col
   std::memcpy(row, tail, sizeof(float) * cols);
 }
 
+/// One row of the 6x16 block: lo, hi += a * (b0, b1).
+PAT_AVX2_FMA inline void fma_row(const float* a, __m256 b0, __m256 b1, __m256& lo, __m256& hi) {
+  const __m256 x = _mm256_broadcast_ss(a);
+  lo = _mm256_fmadd_ps(x, b0, lo);
+  hi = _mm256_fmadd_ps(x, b1, hi);
+}
+
 /// C[0:R, 0:cols] = A[0:R, 0:k] * panel, panel = B's k x 16 block, its rows `ps` floats apart (16 where packed).
 /// The accumulators are named variables (an array of them would be kept in memory by GCC, one store per FMA).
 template <int R>
@@ -40,28 +47,12 @@ PAT_AVX2_FMA void micro_kernel(int64_t k, const float* a, int64_t ars, int64_t a
   for (int64_t p = 0; p < k; ++p) {
     const __m256 b0 = _mm256_loadu_ps(panel + p * ps), b1 = _mm256_loadu_ps(panel + p * ps + 8);
     const float* ap = a + p * acs;
-    __m256 x = _mm256_broadcast_ss(ap);
-    c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
-    if constexpr (R > 1) {
-      x = _mm256_broadcast_ss(ap + ars);
-      c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
-    }
-    if constexpr (R > 2) {
-      x = _mm256_broadcast_ss(ap + 2 * ars);
-      c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
-    }
-    if constexpr (R > 3) {
-      x = _mm256_broadcast_ss(ap + 3 * ars);
-      c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
-    }
-    if constexpr (R > 4) {
-      x = _mm256_broadcast_ss(ap + 4 * ars);
-      c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
-    }
-    if constexpr (R > 5) {
-      x = _mm256_broadcast_ss(ap + 5 * ars);
-      c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
+    fma_row(ap, b0, b1, c00, c01);
+    if constexpr (R > 1) fma_row(ap + ars, b0, b1, c10, c11);
+    if constexpr (R > 2) fma_row(ap + 2 * ars, b0, b1, c20, c21);
+    if constexpr (R > 3) fma_row(ap + 3 * ars, b0, b1, c30, c31);
+    if constexpr (R > 4) fma_row(ap + 4 * ars, b0, b1, c40, c41);
+    if constexpr (R > 5) fma_row(ap + 5 * ars, b0, b1, c50, c51);
   }
   store_row(c, c00, c01, cols);
   if constexpr (R > 1) store_row(c + ldc, c10, c11, cols);
@@ -70,6 +61,10 @@ PAT_AVX2_FMA void micro_kernel(int64_t k, const float* a, int64_t ars, int64_t a
   if constexpr (R > 4) store_row(c + 4 * ldc, c40, c41, cols);
   if constexpr (R > 5) store_row(c + 5 * ldc, c50, c51, cols);
 }
+
+using MicroKernel = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t);
+constexpr MicroKernel kMicroKernels[kRows] = {micro_kernel<1>, micro_kernel<2>, micro_kernel<3>,
+                                              micro_kernel<4>, micro_kernel<5>, micro_kernel<6>};
 
 PAT_AVX2_FMA void gemm_avx2(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float* c, int64_t ldc,
                             float* pack) {
@@ -94,33 +89,10 @@ PAT_AVX2_FMA void gemm_avx2(int64_t m, int64_t n, int64_t k, MatrixView a, Matri
     // Blocks of 6 rows; a remainder under 4 rows shares the last full block's rows (two blocks of 4 or 5 keep
     // more accumulators busy than one of 1-3).
     const int64_t rest = m % kRows, full = m / kRows - (rest > 0 && rest < 4 && m > kRows ? 1 : 0);
-    for (int64_t i = 0; i < full * kRows; i += kRows)
-      micro_kernel<kRows>(k, a.data + i * a.row_stride, a.row_stride, a.col_stride, panel, ps, c + i * ldc + j0, ldc,
-                          cols);
-    for (int64_t i = full * kRows; i < m;) {
-      const int64_t left = m - i, rows = left <= kRows ? left : (left + 1) / 2;
-      const float* ai = a.data + i * a.row_stride;
-      float* ci = c + i * ldc + j0;
-      switch (rows) {
-        case 6:
-          micro_kernel<6>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-        case 5:
-          micro_kernel<5>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-        case 4:
-          micro_kernel<4>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-        case 3:
-          micro_kernel<3>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-        case 2:
-          micro_kernel<2>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-        default:
-          micro_kernel<1>(k, ai, a.row_stride, a.col_stride, panel, ps, ci, ldc, cols);
-          break;
-      }
+    for (int64_t i = 0; i < m;) {
+      const int64_t left = m - i, rows = i < full * kRows ? kRows : left <= kRows ? left : (left + 1) / 2;
+      kMicroKernels[rows - 1](k, a.data + i * a.row_stride, a.row_stride, a.col_stride, panel, ps, c + i * ldc + j0,
+                              ldc, cols);
       i += rows;
     }
   }
