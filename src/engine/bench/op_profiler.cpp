@@ -163,7 +163,8 @@ bool is_counted_op(const std::string& name) {
                                      "aten::convolution_backward",
                                      "aten::scaled_dot_product_attention",
                                      "pat::catseg_bmm",
-                                     "pat::window_attention"};
+                                     "pat::window_attention",
+                                     "pat::linear"};
   for (const char* op : kOps)
     if (name == op) return true;
   return false;
@@ -184,7 +185,7 @@ double op_flops(const std::string& name, c10::ArrayRef<const c10::IValue> inputs
                                   product(b->sizes(), 0, std::max<int64_t>(b->dim() - 2, 0)));
     return 2.0 * batch * m * k * n;
   }
-  if (name == "aten::linear") {
+  if (name == "aten::linear" || name == "pat::linear") {
     const auto* x = tensor_at(inputs, 0);
     const auto* w = tensor_at(inputs, 1);
     if (!x || !w || w->dim() != 2) return 0;

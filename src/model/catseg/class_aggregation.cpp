@@ -83,8 +83,10 @@ torch::Tensor ClassAggregationImpl::forward_tokens(const torch::Tensor& x, const
         seq.narrow(1, 0, t).copy_(xv[image].narrow(1, p0, len).transpose(0, 1));
         if (pad) seq.narrow(1, t, tp - t).copy_(padding_tokens.view({1, 1, c}).expand({len, tp - t, c}));
         seq.add_(attention(norm1(seq), gi));
-        auto hidden = MLP[0]->as<torch::nn::Linear>()->forward(norm2(seq)).relu_();
-        seq.add_(MLP[2]->as<torch::nn::Linear>()->forward(hidden));
+        const auto* fc1 = MLP[0]->as<torch::nn::Linear>();
+        const auto* fc2 = MLP[2]->as<torch::nn::Linear>();
+        auto hidden = catseg_linear(norm2(seq), fc1->weight, fc1->bias).relu_();
+        seq.add_(catseg_linear(hidden, fc2->weight, fc2->bias));
         out[image].narrow(1, p0, len).add_(seq.narrow(1, 0, t).transpose(0, 1));
       }
     }

@@ -79,17 +79,20 @@ MatrixView matrix_at(const torch::Tensor& t, int64_t i, int64_t inner) {
   return {t.data_ptr<float>() + batch_offset(t, i, inner), t.stride(-2), t.stride(-1)};
 }
 
-/// Row-major C[m, n] = A[m, k] B[k, n] on the calling thread. kBlas needs operands blas_operand accepts, with
-/// every size and stride within int; kSmall a scratch of small_gemm_pack_floats(k, n) floats.
+/// Rows per task at least, when a linear layer's rows are split over the intra-op threads.
+constexpr int64_t kSplitLinearRows = 64;
+
+/// Row-major C[m, n] = A[m, k] B[k, n] (+ beta C) on the calling thread. kBlas needs operands blas_operand accepts,
+/// with every size and stride within int; kSmall a scratch of small_gemm_pack_floats(k, n) floats.
 void multiply(Kernel kernel, int64_t m, int64_t n, int64_t k, const MatrixView& a, const MatrixView& b, float* c,
-              int64_t ldc, float* pack) {
+              int64_t ldc, float* pack, float beta = 0.0f) {
   if (kernel == Kernel::kSmall) return small_gemm(m, n, k, a, b, c, ldc, pack);
   // Column-major C^T = B^T A^T: the BLAS gets b first.
   const BlasOperand oa = blas_operand(m, k, a.row_stride, a.col_stride);
   const BlasOperand ob = blas_operand(k, n, b.row_stride, b.col_stride);
-  const float one = 1.0f, zero = 0.0f;
+  const float one = 1.0f;
   const int im = int(m), in = int(n), ik = int(k), lda = int(oa.ld), ldb = int(ob.ld), ic = int(ldc);
-  process_sgemm()(&ob.op, &oa.op, &in, &im, &ik, &one, b.data, &ldb, a.data, &lda, &zero, c, &ic);
+  process_sgemm()(&ob.op, &oa.op, &in, &im, &ik, &one, b.data, &ldb, a.data, &lda, &beta, c, &ic);
 }
 
 }  // namespace
@@ -143,6 +146,36 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::
   return out;
 }
 
+torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const bool fast = catseg_fast_paths().split_linear && process_sgemm() && !torch::GradMode::is_enabled() &&
+                    weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1) && weight.numel() > 0 &&
+                    x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+                    weight.scalar_type() == torch::kFloat &&
+                    (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu() &&
+                                         bias.scalar_type() == torch::kFloat));
+  const int64_t k = weight.size(-1), n = weight.size(0);
+  auto rows = fast ? x.reshape({-1, k}) : x;
+  if (fast && !blas_operand(rows).op) rows = rows.contiguous();
+  // B = weight^T: element (p, j) is weight[j, p].
+  const MatrixView wt{fast ? weight.data_ptr<float>() : nullptr, weight.stride(-1), weight.stride(0)};
+  if (!fast || !blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
+      !fits_int({rows.size(0), n, k, rows.stride(0), rows.stride(1), wt.row_stride, wt.col_stride}))
+    return torch::nn::functional::linear(x, weight, bias);
+  RECORD_FUNCTION("pat::linear", std::vector<c10::IValue>({x, weight}));  // profilers count its FLOPs
+  const int64_t m = rows.size(0);
+  const auto b = bias.defined() ? bias.contiguous() : bias;
+  auto out = torch::empty({m, n}, x.options());
+  at::parallel_for(0, m, kSplitLinearRows, [&](int64_t begin, int64_t end) {
+    float* c = out.data_ptr<float>() + begin * n;
+    if (b.defined())
+      for (int64_t r = 0; r < end - begin; ++r) std::copy_n(b.data_ptr<float>(), n, c + r * n);
+    multiply(Kernel::kBlas, end - begin, n, k, matrix_at(rows, begin, 1), wt, c, n, nullptr, b.defined() ? 1.0f : 0.0f);
+  });
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = n;
+  return out.view(shape);
+}
+
 bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                    const torch::Tensor& mask, const torch::Tensor& out) {
   if (!catseg_fast_paths().fused_attention || torch::GradMode::is_enabled() || q.dim() != 4) return false;
@@ -193,7 +226,7 @@ bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& 
 
 std::vector<std::string> catseg_fast_path_names() {
   return {"tokens_last",     "factored_guidance", "fused_attention", "channels_last",
-          "gemm_upsampling", "small_gemm",        "chunking"};
+          "gemm_upsampling", "small_gemm",        "split_linear",    "chunking"};
 }
 
 void set_catseg_fast_path(const std::string& name, bool enabled) {
@@ -210,6 +243,8 @@ void set_catseg_fast_path(const std::string& name, bool enabled) {
     p.gemm_upsampling = enabled;
   } else if (name == "small_gemm") {
     p.small_gemm = enabled;
+  } else if (name == "split_linear") {
+    p.split_linear = enabled;
   } else if (name == "chunking") {
     p.chunk_bytes = enabled ? CatSegFastPaths{}.chunk_bytes : 0;
   } else {

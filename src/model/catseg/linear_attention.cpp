@@ -21,7 +21,7 @@ torch::Tensor linear_attention_inference(const torch::Tensor& queries, const tor
   auto q = torch::elu(queries).add_(1).permute({0, 2, 1, 3});  // [N, H, L, D]
   auto k = torch::elu(keys).add_(1).permute({0, 2, 1, 3});
   auto kv = catseg_bmm(k.transpose(-2, -1), values.permute({0, 2, 1, 3})).mul_(1.0 / s);  // [N, H, D, Dv]
-  auto z = torch::matmul(q, k.sum(2).unsqueeze(-1)).add_(eps).reciprocal_().mul_(s);  // [N, H, L, 1]
+  auto z = torch::matmul(q, k.sum(2).unsqueeze(-1)).add_(eps).reciprocal_().mul_(s);      // [N, H, L, 1]
   auto out = torch::empty(queries.sizes(), queries.options());  // [N, L, H, Dv], written by head
   catseg_bmm(q, kv, out.permute({0, 2, 1, 3})).mul_(z);
   return out;
@@ -78,8 +78,8 @@ torch::Tensor LinearAttentionLayerImpl::forward(const torch::Tensor& x, const to
     return out.view({n, l, c});
   }
   // One product for the features' q, k, v; the guidance's share of q and k once per guidance row.
-  auto qkv = F::linear(x, torch::cat({q->weight.narrow(1, 0, c), k->weight.narrow(1, 0, c), v->weight}, 0),
-                       torch::cat({q->bias, k->bias, v->bias}, 0));  // [N, L, 3C]
+  auto qkv = catseg_linear(x, torch::cat({q->weight.narrow(1, 0, c), k->weight.narrow(1, 0, c), v->weight}, 0),
+                           torch::cat({q->bias, k->bias, v->bias}, 0));  // [N, L, 3C]
   if (cg > 0) {
     const int64_t groups = guidance.size(0);
     auto g = F::linear(guidance, torch::cat({q->weight.narrow(1, c, cg), k->weight.narrow(1, c, cg)}, 0));

@@ -16,8 +16,8 @@ SwinMlpImpl::SwinMlpImpl(int64_t dim, int64_t hidden) {
 }
 
 torch::Tensor SwinMlpImpl::forward(const torch::Tensor& x) {
-  auto hidden = fc1(x);
-  return fc2(torch::GradMode::is_enabled() ? torch::gelu(hidden) : at::gelu_(hidden));
+  auto hidden = catseg_linear(x, fc1->weight, fc1->bias);
+  return catseg_linear(torch::GradMode::is_enabled() ? torch::gelu(hidden) : at::gelu_(hidden), fc2->weight, fc2->bias);
 }
 
 SwinBlockImpl::SwinBlockImpl(const SwinBlockOptions& options_) : options(options_) {

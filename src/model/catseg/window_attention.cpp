@@ -122,8 +122,8 @@ torch::Tensor WindowAttentionImpl::forward_windows(const torch::Tensor& features
     wq = wq * scale;
     bq = bq * scale;
   }
-  auto qkv = F::linear(features, torch::cat({wq, k->weight.narrow(1, 0, c), v->weight}, 0),
-                       torch::cat({bq, k->bias, v->bias}, 0));  // [B_, N, 3C]
+  auto qkv = catseg_linear(features, torch::cat({wq, k->weight.narrow(1, 0, c), v->weight}, 0),
+                           torch::cat({bq, k->bias, v->bias}, 0));  // [B_, N, 3C]
   if (options.guidance_dim > 0) {
     PAT_CHECK(num_windows > 0 && guidance_qk.defined() && guidance_qk.dim() == 3 && guidance_qk.size(1) == n &&
                   guidance_qk.size(2) == 2 * c && guidance_qk.size(0) % num_windows == 0 &&
@@ -137,7 +137,7 @@ torch::Tensor WindowAttentionImpl::forward_windows(const torch::Tensor& features
   }
   auto split = [&](int64_t i) { return qkv.narrow(-1, i * c, c).view({bw, n, heads, hd}).transpose(1, 2); };
   auto out = attend(split(0), split(1), split(2), mask, scale, scaled);
-  return proj(out);
+  return catseg_linear(out, proj->weight, proj->bias);
 }
 
 }  // namespace pat::model

@@ -48,6 +48,8 @@ TEST(OpProfiler, CountsMatrixProductsOnce) {
     pat::model::ScopedCatSegFastPaths scoped(paths);
     EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_bmm(q, q.transpose(-2, -1)); }) * 1e9, 2.0 * 6 * 5 * 4 * 5);
   }
+  // The head's split linear layers: one product of 2 * rows * in * out.
+  EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_linear(x, w, b); }) * 1e9, 2.0 * 24 * 8 * 16);
   // Fused window attention: its two products (scores and output), the softmax between them not counted.
   auto out = torch::empty_like(q);
   EXPECT_DOUBLE_EQ(counted_gflop([&] {

@@ -16,7 +16,8 @@ namespace {
 
 CatSegFastPaths all_off() {
   CatSegFastPaths p;
-  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = p.small_gemm = false;
+  p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = p.small_gemm =
+      p.split_linear = false;
   p.chunk_bytes = 0;
   return p;
 }
@@ -173,6 +174,31 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
   auto a = torch::randn({2, 3, 4}).requires_grad_(true);
   torch::AutoGradMode grad(true);
   EXPECT_TRUE(catseg_bmm(a, torch::randn({2, 4, 3})).requires_grad());
+}
+
+// The head's linear layers split over the threads (one BLAS call per thread, rows starting as the bias): the
+// same as F::linear with and without bias, on 3-d and strided inputs and on fewer rows than a split; with
+// gradients, or with split_linear off, F::linear itself.
+TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
+  torch::manual_seed(10);
+  const auto weight = torch::randn({24, 16}), bias = torch::randn({24});
+  auto check = [&](const torch::Tensor& x, const torch::Tensor& b) {
+    torch::NoGradGuard no_grad;
+    const auto fast = catseg_linear(x, weight, b);
+    EXPECT_EQ(fast.sizes(), torch::nn::functional::linear(x, weight, b).sizes());
+    EXPECT_TENSOR_CLOSE(fast, torch::nn::functional::linear(x, weight, b), 1e-5, 1e-5);
+  };
+  check(torch::randn({3, 100, 16}), bias);
+  check(torch::randn({3, 100, 16}), torch::Tensor());
+  check(torch::randn({300, 32}).slice(1, 0, 32, 2), bias);  // strided columns
+  check(torch::randn({5, 16}), bias);                       // fewer rows than one thread's share
+  check(torch::randn({200, 16}), bias);
+  const auto x = torch::randn({7, 16}).requires_grad_(true);
+  EXPECT_TRUE(catseg_linear(x, weight, bias).requires_grad());  // gradients recorded: F::linear
+  CatSegFastPaths paths;
+  paths.split_linear = false;
+  ScopedCatSegFastPaths scoped(paths);
+  check(torch::randn({200, 16}), bias);
 }
 
 // Window attention fused per window (scores in a per-thread buffer): the same as the products, mask and softmax

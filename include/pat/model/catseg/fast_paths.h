@@ -33,6 +33,10 @@ struct CatSegFastPaths {
   /// With fused_attention, the per-matrix products of window and linear attention up to 4M multiply-adds by
   /// small_gemm (AVX2 where the CPU has it) instead of the BLAS (small_gemm.h).
   bool small_gemm = true;
+  /// Without gradients, the head's linear layers (catseg_linear) as one single-threaded BLAS product per intra-op
+  /// thread over its share of the rows, instead of the BLAS's own threads: OpenBLAS's threading reaches 70-80% of
+  /// that on [rows, 128] x [128, 384] and the like (an inner dimension of 128 or 512).
+  bool split_linear = true;
   /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
   /// chunking. Results do not depend on the chunk size.
@@ -58,6 +62,11 @@ int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device 
 /// contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a copy).
 torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out = {});
 
+/// F::linear(x, weight, bias) of the head's layers. With split_linear on, on the CPU without gradients and with the
+/// process's sgemm: the rows of x split over the intra-op threads, one single-threaded sgemm per thread onto rows
+/// that start as the bias. Otherwise F::linear.
+torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+
 /// softmax(q k^T + mask) v of window attention: q, k, v [B_, heads, N, d] float (q already scaled; rows of d
 /// contiguous, or columns), mask [nW, N, N] or undefined (window b adds mask b % nW), into `out` [B_, heads, N, d]
 /// with contiguous rows (e.g. a permuted view of [B_, N, heads, d]). With fused_attention on, on the CPU, without
@@ -69,7 +78,7 @@ bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& 
                                    const torch::Tensor& mask, const torch::Tensor& out);
 
 /// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
-/// channels_last, gemm_upsampling, small_gemm, chunking.
+/// channels_last, gemm_upsampling, small_gemm, split_linear, chunking.
 std::vector<std::string> catseg_fast_path_names();
 
 /// Turns one fast path on or off by name ("chunking" off sets chunk_bytes to 0, on restores the default).
