@@ -153,12 +153,12 @@ torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight,
                     weight.scalar_type() == torch::kFloat &&
                     (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu() &&
                                          bias.scalar_type() == torch::kFloat));
-  const int64_t k = weight.size(-1), n = weight.size(0);
-  auto rows = fast ? x.reshape({-1, k}) : x;
-  if (fast && !blas_operand(rows).op) rows = rows.contiguous();
-  // B = weight^T: element (p, j) is weight[j, p].
-  const MatrixView wt{fast ? weight.data_ptr<float>() : nullptr, weight.stride(-1), weight.stride(0)};
-  if (!fast || !blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
+  if (!fast) return torch::nn::functional::linear(x, weight, bias);
+  const int64_t k = weight.size(1), n = weight.size(0);
+  auto rows = x.reshape({-1, k});
+  if (!blas_operand(rows).op) rows = rows.contiguous();
+  const MatrixView wt{weight.data_ptr<float>(), weight.stride(1), weight.stride(0)};  // weight^T: (p, j) = weight[j, p]
+  if (!blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
       !fits_int({rows.size(0), n, k, rows.stride(0), rows.stride(1), wt.row_stride, wt.col_stride}))
     return torch::nn::functional::linear(x, weight, bias);
   RECORD_FUNCTION("pat::linear", std::vector<c10::IValue>({x, weight}));  // profilers count its FLOPs
