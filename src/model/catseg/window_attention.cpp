@@ -55,19 +55,24 @@ torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch
     return merge_heads(out.view({bw, heads, n, hd}));
   }
 #endif
-  if (scaled && !torch::GradMode::is_enabled()) {
-    auto out = torch::empty({bw, n, heads, hd}, q.options());
-    if (catseg_fused_window_attention(q, k, v, mask, out.permute({0, 2, 1, 3}))) return out.view({bw, n, heads * hd});
-  }
-  auto attn = catseg_bmm(scaled ? q : q * scale, k.transpose(-2, -1));
-  if (mask.defined()) {
-    const int64_t nw = mask.size(0);
-    attn.view({bw / nw, nw, heads, n, n}).add_(mask.unsqueeze(1));
-  }
-  // Without gradients the softmax overwrites the scores, and the products land in [B_, N, heads, d] directly.
-  if (torch::GradMode::is_enabled()) return merge_heads(catseg_bmm(torch::softmax(attn, -1), v));
+  const auto qs = scaled ? q : q * scale;
+  auto scores = [&] {  // q k^T + mask: [B_, heads, N, N]
+    auto attn = catseg_bmm(qs, k.transpose(-2, -1));
+    if (mask.defined()) {
+      const int64_t nw = mask.size(0);
+      attn.view({bw / nw, nw, heads, n, n}).add_(mask.unsqueeze(1));
+    }
+    return attn;
+  };
+  if (torch::GradMode::is_enabled()) return merge_heads(catseg_bmm(torch::softmax(scores(), -1), v));
+  // Without gradients the products land in [B_, N, heads, d] directly: fused per window where that applies, else
+  // with the softmax overwriting the scores.
   auto out = torch::empty({bw, n, heads, hd}, q.options());
-  catseg_bmm(at::_softmax_out(attn, attn, -1, false), v, out.permute({0, 2, 1, 3}));
+  const auto by_head = out.permute({0, 2, 1, 3});
+  if (!catseg_fused_window_attention(qs, k, v, mask, by_head)) {
+    auto attn = scores();
+    catseg_bmm(at::_softmax_out(attn, attn, -1, false), v, by_head);
+  }
   return out.view({bw, n, heads * hd});
 }
 

@@ -22,8 +22,9 @@ struct CatSegFastPaths {
   /// and add it to the projection of the features, instead of concatenating the repeated guidance to
   /// every token. Also fuses the q/k/v projections that read the same tokens into one matrix product.
   bool factored_guidance = true;
-  /// Window attention: scale folded into the query projection, mask added and softmax taken in place
-  /// (LibTorch 1.x); scaled_dot_product_attention (LibTorch 2.x).
+  /// Window attention: scale folded into the query projection, products, mask and softmax fused per window
+  /// (catseg_fused_window_attention, LibTorch 1.x); scaled_dot_product_attention (LibTorch 2.x). The per-matrix
+  /// products of window and linear attention one per task (catseg_bmm).
   bool fused_attention = true;
   /// Per-class convolutions (conv1, decoder, head) in channels-last memory (oneDNN when LibTorch has it).
   bool channels_last = true;
@@ -70,7 +71,7 @@ torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight,
 /// softmax(q k^T + mask) v of window attention: q, k, v [B_, heads, N, d] float (q already scaled; rows of d
 /// contiguous, or columns), mask [nW, N, N] or undefined (window b adds mask b % nW), into `out` [B_, heads, N, d]
 /// with contiguous rows (e.g. a permuted view of [B_, N, heads, d]). With fused_attention on, on the CPU, without
-/// gradients and with the process's sgemm: one task per window over the intra-op threads, its scores in a
+/// gradients and with small_gemm or the process's sgemm: one task per window over the intra-op threads, its scores in a
 /// per-thread [heads * N, N] buffer that stays in cache from the first product through the mask and the softmax to
 /// the second product, the same products and softmax as unfused. Returns false, doing nothing, where it does not
 /// apply (the caller then computes the attention itself).
