@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pat/app/cli.h"
+#include "pat/core/cpu_cache.h"
 #include "pat/core/error.h"
 #include "pat/core/runtime.h"
 #include "pat/engine/bench/measure.h"
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
   app->add_option("--top", top, "Operators listed by --profile")->check(CLI::PositiveNumber);
   app->add_option("--off", off,
                   "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, "
-                  "gemm_upsampling, small_gemm, split_linear, chunking")
+                  "gemm_upsampling, small_gemm, split_linear, chunking, cpu_cache (runtime.cpu_cache_mb 0)")
       ->delimiter(',');
   app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
   app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");
@@ -114,7 +115,12 @@ int main(int argc, char** argv) {
     for (const auto& w : what)
       PAT_CHECK(w == "forward" || w == "eval" || w == "train", "--what: expected forward, eval or train, got '", w,
                 "'");
-    for (const auto& name : off) pat::model::set_catseg_fast_path(name, false);
+    pat::set_cpu_cache_limit(config.runtime.cpu_cache_mb << 20);
+    for (const auto& name : off)
+      if (name == "cpu_cache")
+        pat::set_cpu_cache_limit(0);
+      else
+        pat::model::set_catseg_fast_path(name, false);
     const bool quiet = as_json;
     auto has = [&](const char* w) { return std::find(what.begin(), what.end(), w) != what.end(); };
 
@@ -286,6 +292,13 @@ int main(int argc, char** argv) {
           pat::model::set_catseg_fast_path(name, false);
           bench.forward();
         });
+      const int64_t cache_limit = pat::cpu_cache_limit();
+      if (cache_limit > 0)  // off: every large tensor freshly mapped; on: the cache starts empty after each off run
+        pair("cpu_cache", [&] {
+          pat::set_cpu_cache_limit(0);
+          bench.forward();
+          pat::set_cpu_cache_limit(cache_limit);
+        });
       pair("all CAT-Seg fast paths", [&] {
         pat::model::ScopedCatSegFastPaths scoped(defaults);
         for (const auto& name : pat::model::catseg_fast_path_names()) pat::model::set_catseg_fast_path(name, false);
@@ -295,13 +308,14 @@ int main(int argc, char** argv) {
         // The other inference guard against the one in effect.
         auto& o = bench.options();
         const bool saved = o.inference_mode;
-        const auto [current, other] = time_interleaved(fwd,
-                                                       [&] {
-                                                         o.inference_mode = !saved;
-                                                         bench.forward();
-                                                         o.inference_mode = saved;
-                                                       },
-                                                       1, ablate_repeats);
+        const auto [current, other] = time_interleaved(
+            fwd,
+            [&] {
+              o.inference_mode = !saved;
+              bench.forward();
+              o.inference_mode = saved;
+            },
+            1, ablate_repeats);
         const double no_grad_ms = saved ? other.median_ms : current.median_ms;
         const double inference_ms = saved ? current.median_ms : other.median_ms;
         add("inference_mode (off: NoGradGuard)", "forward", no_grad_ms, inference_ms);

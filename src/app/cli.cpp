@@ -4,6 +4,7 @@
 #include <iostream>
 #include <thread>
 
+#include "pat/core/cpu_cache.h"
 #include "pat/core/error.h"
 #include "pat/core/log.h"
 #include "pat/core/precision.h"
@@ -34,6 +35,7 @@ Config load_config(const ConfigFlags& flags) {
 torch::Device apply_runtime(const RuntimeConfig& runtime) {
   configure_logging(runtime.log_level);
   set_threads(runtime.threads);
+  set_cpu_cache_limit(runtime.cpu_cache_mb << 20);
   seed_all(static_cast<uint64_t>(runtime.seed));
   set_tf32(runtime.tf32);
   check_precision(runtime.precision);

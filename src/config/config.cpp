@@ -245,6 +245,7 @@ const std::vector<std::string> kArchs = {"ViT-B-16", "ViT-B-32", "ViT-L-14", "Vi
 void describe_runtime(Fields& f, RuntimeConfig& c) {
   f.text("device", c.device);
   f.integer("threads", c.threads, Bound::kNonNegative);
+  f.integer("cpu_cache_mb", c.cpu_cache_mb, Bound::kNonNegative);
   f.integer("seed", c.seed, Bound::kNonNegative);
   f.text("log_level", c.log_level, {"trace", "debug", "info", "warn", "error", "off"});
   f.text("precision", c.precision, {"fp32", "bf16"});

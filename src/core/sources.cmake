@@ -2,6 +2,7 @@ set(PAT_CORE_SOURCES
   core/error.cpp
   core/log.cpp
   core/runtime.cpp
+  core/cpu_cache.cpp
   core/precision.cpp
   core/npy.cpp
   core/safetensors.cpp
