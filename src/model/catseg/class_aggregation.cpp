@@ -86,7 +86,7 @@ torch::Tensor ClassAggregationImpl::forward_tokens(const torch::Tensor& x, const
         const auto* fc1 = MLP[0]->as<torch::nn::Linear>();
         const auto* fc2 = MLP[2]->as<torch::nn::Linear>();
         auto hidden = catseg_linear(norm2(seq), fc1->weight, fc1->bias).relu_();
-        seq.add_(catseg_linear(hidden, fc2->weight, fc2->bias));
+        catseg_linear(hidden, fc2->weight, fc2->bias, seq);
         out[image].narrow(1, p0, len).add_(seq.narrow(1, 0, t).transpose(0, 1));
       }
     }

@@ -146,31 +146,45 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::
   return out;
 }
 
-torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            const torch::Tensor& into) {
+  auto fallback = [&] {
+    auto y = torch::nn::functional::linear(x, weight, bias);
+    return into.defined() ? into.add_(y) : y;
+  };
+  auto cpu_float = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; };
   const bool fast = catseg_fast_paths().split_linear && process_sgemm() && !torch::GradMode::is_enabled() &&
-                    weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1) && weight.numel() > 0 &&
-                    x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-                    weight.scalar_type() == torch::kFloat &&
-                    (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && bias.device().is_cpu() &&
-                                         bias.scalar_type() == torch::kFloat));
-  if (!fast) return torch::nn::functional::linear(x, weight, bias);
+                    weight.dim() == 2 && weight.numel() > 0 && cpu_float(weight) && x.dim() >= 1 &&
+                    x.size(-1) == weight.size(1) && cpu_float(x) &&
+                    (!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0) && cpu_float(bias))) &&
+                    (!into.defined() || (into.is_contiguous() && cpu_float(into) && into.size(-1) == weight.size(0) &&
+                                         into.numel() / weight.size(0) == x.numel() / x.size(-1)));
+  if (!fast) return fallback();
   const int64_t k = weight.size(1), n = weight.size(0);
   auto rows = x.reshape({-1, k});
   if (!blas_operand(rows).op) rows = rows.contiguous();
   const MatrixView wt{weight.data_ptr<float>(), weight.stride(1), weight.stride(0)};  // weight^T: (p, j) = weight[j, p]
   if (!blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
       !fits_int({rows.size(0), n, k, rows.stride(0), rows.stride(1), wt.row_stride, wt.col_stride}))
-    return torch::nn::functional::linear(x, weight, bias);
+    return fallback();
   RECORD_FUNCTION("pat::linear", std::vector<c10::IValue>({x, weight}));  // profilers count its FLOPs
   const int64_t m = rows.size(0);
   const auto b = bias.defined() ? bias.contiguous() : bias;
-  auto out = torch::empty({m, n}, x.options());
+  auto out = into.defined() ? into.view({m, n}) : torch::empty({m, n}, x.options());
   at::parallel_for(0, m, kSplitLinearRows, [&](int64_t begin, int64_t end) {
     float* c = out.data_ptr<float>() + begin * n;
-    if (b.defined())
-      for (int64_t r = 0; r < end - begin; ++r) std::copy_n(b.data_ptr<float>(), n, c + r * n);
-    multiply(Kernel::kBlas, end - begin, n, k, matrix_at(rows, begin, 1), wt, c, n, nullptr, b.defined() ? 1.0f : 0.0f);
+    if (b.defined()) {
+      const float* pb = b.data_ptr<float>();
+      for (int64_t r = 0; r < end - begin; ++r)
+        if (into.defined())
+          for (int64_t j = 0; j < n; ++j) c[r * n + j] += pb[j];
+        else
+          std::copy_n(pb, n, c + r * n);
+    }
+    const bool accumulate = b.defined() || into.defined();
+    multiply(Kernel::kBlas, end - begin, n, k, matrix_at(rows, begin, 1), wt, c, n, nullptr, accumulate ? 1.0f : 0.0f);
   });
+  if (into.defined()) return into;
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
   shape.back() = n;
   return out.view(shape);

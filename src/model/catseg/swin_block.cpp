@@ -15,9 +15,10 @@ SwinMlpImpl::SwinMlpImpl(int64_t dim, int64_t hidden) {
   fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor SwinMlpImpl::forward(const torch::Tensor& x) {
+torch::Tensor SwinMlpImpl::forward(const torch::Tensor& x, const torch::Tensor& into) {
   auto hidden = catseg_linear(x, fc1->weight, fc1->bias);
-  return catseg_linear(torch::GradMode::is_enabled() ? torch::gelu(hidden) : at::gelu_(hidden), fc2->weight, fc2->bias);
+  return catseg_linear(torch::GradMode::is_enabled() ? torch::gelu(hidden) : at::gelu_(hidden), fc2->weight, fc2->bias,
+                       into);
 }
 
 SwinBlockImpl::SwinBlockImpl(const SwinBlockOptions& options_) : options(options_) {
@@ -78,8 +79,8 @@ torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x, const torch::Tensor
   }
   y = shifted(window_reverse(attended.view({-1, window_, window_, c}), window_, h, w), shift_);
   auto out = shortcut + y.reshape({b, h * w, c});
-  auto delta = mlp(norm2(out));
-  return torch::GradMode::is_enabled() ? out + delta : out.add_(delta);
+  if (torch::GradMode::is_enabled()) return out + mlp(norm2(out));
+  return mlp(norm2(out), out);  // the MLP's output added in place
 }
 
 }  // namespace pat::model

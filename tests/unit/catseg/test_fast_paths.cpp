@@ -187,6 +187,12 @@ TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
     const auto fast = catseg_linear(x, weight, b);
     EXPECT_EQ(fast.sizes(), torch::nn::functional::linear(x, weight, b).sizes());
     EXPECT_TENSOR_CLOSE(fast, torch::nn::functional::linear(x, weight, b), 1e-5, 1e-5);
+    // The residual form adds into a tensor of the output's shape, in place.
+    auto residual = torch::randn(fast.sizes());
+    const auto expected = residual + torch::nn::functional::linear(x, weight, b);
+    const auto returned = catseg_linear(x, weight, b, residual);
+    EXPECT_EQ(returned.data_ptr(), residual.data_ptr());
+    EXPECT_TENSOR_CLOSE(residual, expected, 1e-5, 1e-5);
   };
   check(torch::randn({3, 100, 16}), bias);
   check(torch::randn({3, 100, 16}), torch::Tensor());
@@ -195,6 +201,13 @@ TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
   check(torch::randn({200, 16}), bias);
   const auto x = torch::randn({7, 16}).requires_grad_(true);
   EXPECT_TRUE(catseg_linear(x, weight, bias).requires_grad());  // gradients recorded: F::linear
+  {
+    torch::NoGradGuard no_grad;  // a non-contiguous residual: F::linear and an add
+    auto residual = torch::randn({16, 7}).t();
+    const auto expected = residual + torch::nn::functional::linear(x, weight.narrow(0, 0, 16), bias.narrow(0, 0, 16));
+    catseg_linear(x, weight.narrow(0, 0, 16), bias.narrow(0, 0, 16), residual);
+    EXPECT_TENSOR_CLOSE(residual, expected, 1e-5, 1e-5);
+  }
   CatSegFastPaths paths;
   paths.split_linear = false;
   ScopedCatSegFastPaths scoped(paths);

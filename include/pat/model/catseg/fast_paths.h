@@ -63,10 +63,12 @@ int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device 
 /// contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a copy).
 torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out = {});
 
-/// F::linear(x, weight, bias) of the head's layers. With split_linear on, on the CPU without gradients and with the
-/// process's sgemm: the rows of x split over the intra-op threads, one single-threaded sgemm per thread onto rows
-/// that start as the bias. Otherwise F::linear.
-torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+/// F::linear(x, weight, bias) of the head's layers; with `into` (contiguous, x's rows by weight's rows), the residual
+/// form into += F::linear(x, weight, bias), returning into. With split_linear on, on the CPU without gradients and with
+/// the process's sgemm: the rows of x split over the intra-op threads, one single-threaded sgemm per thread onto rows
+/// that start as the bias (plus into's rows). Otherwise F::linear (and an add).
+torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {},
+                            const torch::Tensor& into = {});
 
 /// softmax(q k^T + mask) v of window attention: q, k, v [B_, heads, N, d] float (q already scaled; rows of d
 /// contiguous, or columns), mask [nW, N, N] or undefined (window b adds mask b % nW), into `out` [B_, heads, N, d]

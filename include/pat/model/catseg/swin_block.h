@@ -19,8 +19,8 @@ namespace pat::model {
 class SwinMlpImpl : public torch::nn::Module {
  public:
   SwinMlpImpl(int64_t dim, int64_t hidden);
-  /// x: [..., dim] -> [..., dim]
-  torch::Tensor forward(const torch::Tensor& x);
+  /// x: [..., dim] -> [..., dim]; with `into` (contiguous, x's shape), into += that, returning into.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& into = {});
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(SwinMlp);
