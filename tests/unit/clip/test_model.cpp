@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "clip_fixture.h"
+#include "pat/clip/attention.h"
 #include "pat/clip/model.h"
 #include "pat/core/error.h"
 
@@ -145,6 +146,25 @@ TEST(ClipModel, RandomInitIsOpenAIStyle) {
   EXPECT_EQ(img.sizes(), torch::IntArrayRef({2, 64}));
   EXPECT_EQ(txt.sizes(), torch::IntArrayRef({1, 64}));
   EXPECT_TRUE(torch::isfinite(img).all().item<bool>() && torch::isfinite(txt).all().item<bool>());
+}
+
+// Without gradients on the CPU (LibTorch 1.x: one task per image and head) the same as with them, with and without
+// the causal mask, under NoGradGuard and InferenceMode.
+TEST(ClipModel, AttentionWithoutGradientsMatchesWithGradients) {
+  torch::manual_seed(3);
+  Attention attention(AttentionOptions{32, 4});
+  const auto x = torch::randn({3, 10, 32});
+  for (const auto& mask : {torch::Tensor(), ClipModelImpl::causal_mask(10)}) {
+    SCOPED_TRACE(mask.defined() ? "causal" : "plain");
+    const auto expected = attention(x, mask);  // gradients recorded
+    ASSERT_TRUE(expected.requires_grad());
+    {
+      torch::NoGradGuard no_grad;
+      EXPECT_TENSOR_CLOSE(attention(x, mask), expected.detach(), 1e-5, 1e-6);
+    }
+    c10::InferenceMode inference;
+    EXPECT_TENSOR_CLOSE(attention(x, mask), expected.detach(), 1e-5, 1e-6);
+  }
 }
 
 TEST(ClipModel, CausalMask) {
