@@ -232,7 +232,7 @@ for key in ('forward_ms', 'eval_image_ms', 'train_step_ms', 'model_gflop', 'achi
     assert r[key] > 0, key
 assert r['threads'] == 1
 rows = {row['name'] for row in r['ablation']}
-assert {'gemm_upsampling', 'small_gemm', 'split_linear', 'chunking', 'all CAT-Seg fast paths', 'batched_views'} <= rows, rows
+assert {'gemm_upsampling', 'small_gemm', 'split_linear', 'head_conv', 'chunking', 'all CAT-Seg fast paths', 'batched_views'} <= rows, rows
 assert all(row['off_ms'] > 0 and row['on_ms'] > 0 for row in r['ablation'])
 assert r['profile']['ops'] and r['profile']['modules']
 \" '$work/bench.json'"

@@ -181,7 +181,7 @@ CatSegHeadOutput CatSegHeadImpl::forward_detailed(const torch::Tensor& image_emb
       g2 = g2.narrow(0, image, count);
     }
     auto y = decoder2(decoder1(rows, g1), g2);
-    return head(y);  // [rows, 1, 4h, 4w]
+    return catseg_head_conv(y, head->weight, head->bias);  // [rows, 1, 4h, 4w]
   };
   const int64_t d0 = o.decoder_dims[0], d1 = o.decoder_dims[1];
   const int64_t row_bytes = 4 * (4 * h * w * (c + 5 * d0) + 16 * h * w * (d0 + 5 * d1 + 1));

@@ -164,7 +164,8 @@ torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight,
   auto rows = x.reshape({-1, k});
   if (!blas_operand(rows).op) rows = rows.contiguous();
   const MatrixView wt{weight.data_ptr<float>(), weight.stride(1), weight.stride(0)};  // weight^T: (p, j) = weight[j, p]
-  if (!blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
+  // (contiguous() keeps any stride of a size-1 dimension, so a single column can still be unreadable by the BLAS.)
+  if (!blas_operand(rows).op || !blas_operand(k, n, wt.row_stride, wt.col_stride).op ||
       !fits_int({rows.size(0), n, k, rows.stride(0), rows.stride(1), wt.row_stride, wt.col_stride}))
     return fallback();
   RECORD_FUNCTION("pat::linear", std::vector<c10::IValue>({x, weight}));  // profilers count its FLOPs
@@ -238,9 +239,44 @@ bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& 
   return true;
 }
 
+torch::Tensor catseg_head_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const bool fast = catseg_fast_paths().head_conv && !torch::GradMode::is_enabled() && x.dim() == 4 &&
+                    x.device().is_cpu() && x.scalar_type() == torch::kFloat && weight.dim() == 4 &&
+                    weight.size(0) == 1 && weight.size(1) == x.size(1) && weight.size(2) == 3 && weight.size(3) == 3 &&
+                    weight.device().is_cpu() && weight.scalar_type() == torch::kFloat &&
+                    (!bias.defined() || (bias.numel() == 1 && bias.device().is_cpu()));
+  if (!fast)
+    return torch::nn::functional::conv2d(x, weight, torch::nn::functional::Conv2dFuncOptions().bias(bias).padding(1));
+  // The 9 taps' dot products of every pixel as one product [N*H*W, C] x [C, 9] (its FLOPs counted there), then each
+  // output the sum of its neighbours' taps.
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto pixels = x.permute({0, 2, 3, 1}).reshape({-1, c});  // a view of channels-last input
+  const auto taps = catseg_linear(pixels, weight[0].permute({1, 2, 0}).reshape({9, c})).contiguous();
+  const float b = bias.defined() ? bias.item<float>() : 0.0f;
+  auto out = torch::empty({n, 1, h, w}, x.options());
+  const float* pt = taps.data_ptr<float>();
+  float* po = out.data_ptr<float>();
+  at::parallel_for(0, n * h, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t image = row / h, y = row % h;
+      for (int64_t col = 0; col < w; ++col) {
+        float sum = b;
+        for (int64_t dy = -1; dy <= 1; ++dy) {
+          if (y + dy < 0 || y + dy >= h) continue;
+          for (int64_t dx = -1; dx <= 1; ++dx)
+            if (col + dx >= 0 && col + dx < w)
+              sum += pt[((image * h + y + dy) * w + col + dx) * 9 + (dy + 1) * 3 + dx + 1];
+        }
+        po[row * w + col] = sum;
+      }
+    }
+  });
+  return out;
+}
+
 std::vector<std::string> catseg_fast_path_names() {
-  return {"tokens_last",     "factored_guidance", "fused_attention", "channels_last",
-          "gemm_upsampling", "small_gemm",        "split_linear",    "chunking"};
+  return {"tokens_last", "factored_guidance", "fused_attention", "channels_last", "gemm_upsampling",
+          "small_gemm",  "split_linear",      "head_conv",       "chunking"};
 }
 
 void set_catseg_fast_path(const std::string& name, bool enabled) {
@@ -259,6 +295,8 @@ void set_catseg_fast_path(const std::string& name, bool enabled) {
     p.small_gemm = enabled;
   } else if (name == "split_linear") {
     p.split_linear = enabled;
+  } else if (name == "head_conv") {
+    p.head_conv = enabled;
   } else if (name == "chunking") {
     p.chunk_bytes = enabled ? CatSegFastPaths{}.chunk_bytes : 0;
   } else {

@@ -65,6 +65,11 @@ TEST(OpProfiler, CountsConvolutions) {
   // Stride 2, padding 1: output 5 x 6 positions, each 5 * 27 multiply-adds, per image.
   EXPECT_DOUBLE_EQ(counted_gflop([&] { F::conv2d(x, w, F::Conv2dFuncOptions().stride(2).padding(1)); }) * 1e9,
                    2.0 * 2 * 5 * 6 * 5 * 27);
+  // The head's 3x3 convolution to one channel counts the same through its fast path as through LibTorch.
+  auto w1 = torch::randn({1, 3, 3, 3});
+  const double head = 2.0 * 2 * 10 * 12 * 27;
+  EXPECT_DOUBLE_EQ(counted_gflop([&] { F::conv2d(x, w1, F::Conv2dFuncOptions().padding(1)); }) * 1e9, head);
+  EXPECT_DOUBLE_EQ(counted_gflop([&] { pat::model::catseg_head_conv(x, w1, torch::Tensor()); }) * 1e9, head);
   // Transposed k2 s2 [3 -> 4]: every input position meets every weight once.
   auto wt = torch::randn({3, 4, 2, 2});
   EXPECT_DOUBLE_EQ(counted_gflop([&] { F::conv_transpose2d(x, wt, F::ConvTranspose2dFuncOptions().stride(2)); }) * 1e9,

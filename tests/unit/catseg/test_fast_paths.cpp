@@ -17,7 +17,7 @@ namespace {
 CatSegFastPaths all_off() {
   CatSegFastPaths p;
   p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = p.small_gemm =
-      p.split_linear = false;
+      p.split_linear = p.head_conv = false;
   p.chunk_bytes = 0;
   return p;
 }
@@ -199,6 +199,13 @@ TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
   check(torch::randn({300, 32}).slice(1, 0, 32, 2), bias);  // strided columns
   check(torch::randn({5, 16}), bias);                       // fewer rows than one thread's share
   check(torch::randn({200, 16}), bias);
+  {
+    // One input column whose stride contiguous() keeps (a permuted channels-last map of one channel).
+    torch::NoGradGuard no_grad;
+    const auto column = torch::randn({3, 1, 5, 7}).permute({0, 2, 3, 1}).reshape({-1, 1});
+    const auto w1 = torch::randn({9, 1});
+    EXPECT_TENSOR_CLOSE(catseg_linear(column, w1), torch::nn::functional::linear(column, w1), 1e-5, 1e-6);
+  }
   const auto x = torch::randn({7, 16}).requires_grad_(true);
   EXPECT_TRUE(catseg_linear(x, weight, bias).requires_grad());  // gradients recorded: F::linear
   {
@@ -212,6 +219,34 @@ TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
   paths.split_linear = false;
   ScopedCatSegFastPaths scoped(paths);
   check(torch::randn({200, 16}), bias);
+}
+
+// The head's 3x3 convolution to one channel: the same as the convolution at the borders and inside, on contiguous
+// and channels-last input, with channel counts that do and do not fill the 8 partial sums; with gradients or the
+// switch off it is the convolution itself.
+TEST(CatSegFastPaths, HeadConvMatchesConvolution) {
+  torch::manual_seed(11);
+  namespace F = torch::nn::functional;
+  for (int64_t c : {32, 13, 1}) {
+    SCOPED_TRACE(c);
+    const auto weight = torch::randn({1, c, 3, 3}), bias = torch::randn({1});
+    const auto x = torch::randn({3, c, 5, 7});
+    const auto expected = F::conv2d(x, weight, F::Conv2dFuncOptions().bias(bias).padding(1));
+    torch::NoGradGuard no_grad;
+    EXPECT_TENSOR_CLOSE(catseg_head_conv(x, weight, bias), expected, 1e-5, 1e-4);
+    EXPECT_TENSOR_CLOSE(catseg_head_conv(x.contiguous(at::MemoryFormat::ChannelsLast), weight, bias), expected, 1e-5,
+                        1e-4);
+    EXPECT_TENSOR_CLOSE(catseg_head_conv(x, weight, torch::Tensor()), expected - bias.item<float>(), 1e-5, 1e-4);
+  }
+  const auto weight = torch::randn({1, 4, 3, 3}, torch::requires_grad());
+  EXPECT_TRUE(catseg_head_conv(torch::randn({1, 4, 6, 6}), weight, torch::Tensor()).requires_grad());
+  CatSegFastPaths paths;
+  paths.head_conv = false;
+  ScopedCatSegFastPaths scoped(paths);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({2, 4, 6, 6});
+  EXPECT_TENSOR_CLOSE(catseg_head_conv(x, weight, torch::Tensor()),
+                      F::conv2d(x, weight, F::Conv2dFuncOptions().padding(1)), 1e-6, 1e-6);
 }
 
 // Window attention fused per window (scores in a per-thread buffer): the same as the products, mask and softmax
