@@ -308,14 +308,13 @@ int main(int argc, char** argv) {
         // The other inference guard against the one in effect.
         auto& o = bench.options();
         const bool saved = o.inference_mode;
-        const auto [current, other] = time_interleaved(
-            fwd,
-            [&] {
-              o.inference_mode = !saved;
-              bench.forward();
-              o.inference_mode = saved;
-            },
-            1, ablate_repeats);
+        const auto [current, other] = time_interleaved(fwd,
+                                                       [&] {
+                                                         o.inference_mode = !saved;
+                                                         bench.forward();
+                                                         o.inference_mode = saved;
+                                                       },
+                                                       1, ablate_repeats);
         const double no_grad_ms = saved ? other.median_ms : current.median_ms;
         const double inference_ms = saved ? current.median_ms : other.median_ms;
         add("inference_mode (off: NoGradGuard)", "forward", no_grad_ms, inference_ms);

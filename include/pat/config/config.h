@@ -15,7 +15,7 @@ namespace pat {
 struct RuntimeConfig {
   std::string device = "auto";        ///< auto | cpu | cuda | cuda:N
   int threads = 0;                    ///< intra-op CPU threads; 0 = all cores
-  int64_t cpu_cache_mb = 4096;        ///< freed CPU blocks of >= 1 MB kept for reuse, at most this much (0: none)
+  int64_t cpu_cache_mb = 4096;        ///< freed CPU tensors of >= 32 MiB kept for reuse, at most this much (0: none)
   int64_t seed = 42;                  ///< seeds LibTorch, data order and augmentation
   std::string log_level = "info";     ///< trace | debug | info | warn | error | off
   std::string precision = "fp32";     ///< fp32 | bf16 (autocast: matrix products and convolutions in bfloat16)

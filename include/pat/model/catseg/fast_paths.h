@@ -38,9 +38,9 @@ struct CatSegFastPaths {
   /// thread over its share of the rows, instead of the BLAS's own threads: OpenBLAS's threading reaches 70-80% of
   /// that on [rows, 128] x [128, 384] and the like (an inner dimension of 128 or 512).
   bool split_linear = true;
-  /// Without gradients, the head's 3x3 convolution to one output channel (catseg_head_conv) as one pass of dot
-  /// products over each pixel's channels-last neighbourhood instead of oneDNN's kernel, which runs such a
-  /// convolution at about 8 GFLOP/s (97 ms of a forward for 0.8 GFLOP).
+  /// Without gradients, the head's 3x3 convolution to one output channel (catseg_head_conv) as one matrix product
+  /// and a sum over neighbours instead of oneDNN's kernel, which runs such a convolution at about 8 GFLOP/s (97 ms
+  /// of a forward for 0.8 GFLOP).
   bool head_conv = true;
   /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
@@ -75,9 +75,10 @@ torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight,
                             const torch::Tensor& into = {});
 
 /// The head's convolution: 3x3, padding 1, one output channel (weight [1, C, 3, 3], bias [1] or undefined) of x
-/// [N, C, H, W] -> [N, 1, H, W]. With head_conv on, on the CPU, float, without gradients: each pixel's output is the
-/// dot product of its 3x3 neighbourhood (zero outside) with the weight, read channels-last, pixels rows split over the
-/// intra-op threads. Otherwise F::conv2d.
+/// [N, C, H, W] -> [N, 1, H, W]. With head_conv on, on the CPU, float, without gradients: the 9 taps' dot products
+/// of every pixel as one catseg_linear [N*H*W, C] x [C, 9] (x read channels-last: a view of channels-last input), then
+/// each output the sum of its 3x3 neighbours' taps (zero outside), rows split over the intra-op threads. Otherwise
+/// F::conv2d.
 torch::Tensor catseg_head_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// softmax(q k^T + mask) v of window attention: q, k, v [B_, heads, N, d] float (q already scaled; rows of d
