@@ -33,10 +33,8 @@ TEST(CpuCache, ReusesFreedBlocksOfAboutTheSameSize) {
     EXPECT_EQ(t.data_ptr(), first);
     EXPECT_EQ(pat::cpu_cache_stats().cached_bytes, 0);
   }
-  {
-    auto t = block(33);  // much smaller: a block of its own
-    EXPECT_NE(t.data_ptr(), first);
-  }
+  // Much smaller: a block of its own (a miss, counted below; the system may map it where the cached one was).
+  { auto t = block(33); }
   const auto after = pat::cpu_cache_stats();
   EXPECT_EQ(after.hits - before.hits, 1);
   EXPECT_EQ(after.misses - before.misses, 2);
