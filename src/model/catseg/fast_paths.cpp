@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <limits>
+#include <utility>
 
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
@@ -274,36 +275,38 @@ torch::Tensor catseg_head_conv(const torch::Tensor& x, const torch::Tensor& weig
   return out;
 }
 
+namespace {
+
+/// The on/off switches by name, in the order they are listed ("chunking", a byte budget, is handled apart).
+constexpr std::pair<const char*, bool CatSegFastPaths::*> kSwitches[] = {
+    {"tokens_last", &CatSegFastPaths::tokens_last},         {"factored_guidance", &CatSegFastPaths::factored_guidance},
+    {"fused_attention", &CatSegFastPaths::fused_attention}, {"channels_last", &CatSegFastPaths::channels_last},
+    {"gemm_upsampling", &CatSegFastPaths::gemm_upsampling}, {"small_gemm", &CatSegFastPaths::small_gemm},
+    {"split_linear", &CatSegFastPaths::split_linear},       {"head_conv", &CatSegFastPaths::head_conv}};
+
+}  // namespace
+
 std::vector<std::string> catseg_fast_path_names() {
-  return {"tokens_last", "factored_guidance", "fused_attention", "channels_last", "gemm_upsampling",
-          "small_gemm",  "split_linear",      "head_conv",       "chunking"};
+  std::vector<std::string> names;
+  for (const auto& [name, member] : kSwitches) names.emplace_back(name);
+  names.emplace_back("chunking");
+  return names;
 }
 
 void set_catseg_fast_path(const std::string& name, bool enabled) {
   auto& p = catseg_fast_paths();
-  if (name == "tokens_last") {
-    p.tokens_last = enabled;
-  } else if (name == "factored_guidance") {
-    p.factored_guidance = enabled;
-  } else if (name == "fused_attention") {
-    p.fused_attention = enabled;
-  } else if (name == "channels_last") {
-    p.channels_last = enabled;
-  } else if (name == "gemm_upsampling") {
-    p.gemm_upsampling = enabled;
-  } else if (name == "small_gemm") {
-    p.small_gemm = enabled;
-  } else if (name == "split_linear") {
-    p.split_linear = enabled;
-  } else if (name == "head_conv") {
-    p.head_conv = enabled;
-  } else if (name == "chunking") {
+  if (name == "chunking") {
     p.chunk_bytes = enabled ? CatSegFastPaths{}.chunk_bytes : 0;
-  } else {
-    std::string valid;
-    for (const auto& n : catseg_fast_path_names()) valid += (valid.empty() ? "" : ", ") + n;
-    PAT_FAIL("unknown CAT-Seg fast path '", name, "' (valid: ", valid, ")");
+    return;
   }
+  for (const auto& [known, member] : kSwitches)
+    if (name == known) {
+      p.*member = enabled;
+      return;
+    }
+  std::string valid;
+  for (const auto& n : catseg_fast_path_names()) valid += (valid.empty() ? "" : ", ") + n;
+  PAT_FAIL("unknown CAT-Seg fast path '", name, "' (valid: ", valid, ")");
 }
 
 }  // namespace pat::model
