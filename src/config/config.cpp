@@ -339,6 +339,11 @@ void describe_data(Fields& f, DataConfig& c) {
   f.integer("synthetic_val", c.synthetic_val, Bound::kPositive);
   f.integer("synthetic_size", c.synthetic_size, Bound::kPositive);
   f.strings("synthetic_classes", c.synthetic_classes);
+  f.integer("synthetic_min_shapes", c.synthetic_min_shapes, Bound::kNonNegative);
+  f.integer("synthetic_max_shapes", c.synthetic_max_shapes, Bound::kNonNegative);
+  f.number("synthetic_min_shape_scale", c.synthetic_min_shape_scale, Bound::kPositive);
+  f.number("synthetic_max_shape_scale", c.synthetic_max_shape_scale, Bound::kPositive);
+  f.integer("synthetic_geometry_variants", c.synthetic_geometry_variants, Bound::kPositive);
   f.strings("synthetic_train_classes", c.synthetic_train_classes);
   f.strings("synthetic_val_classes", c.synthetic_val_classes);
 }

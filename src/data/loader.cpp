@@ -48,14 +48,20 @@ Batch collate(const std::vector<Sample>& samples) {
   return b;
 }
 
-std::vector<int64_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle) {
-  std::vector<int64_t> order(n);
+std::vector<int64_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle, int64_t group) {
+  PAT_CHECK(group >= 1 && n % size_t(group) == 0, "loader: ", n, " samples do not split into groups of ", group);
+  std::vector<int64_t> order(n / size_t(group));
   std::iota(order.begin(), order.end(), int64_t(0));
   if (shuffle) {
     Rng rng(mix64(seed ^ 0x0DDBA11CAFEull) ^ mix64(uint64_t(epoch)));
     rng.shuffle(order);
   }
-  return order;
+  if (group == 1) return order;
+  std::vector<int64_t> samples;
+  samples.reserve(n);
+  for (int64_t g : order)
+    for (int64_t k = 0; k < group; ++k) samples.push_back(g * group + k);
+  return samples;
 }
 
 struct Loader::Impl {
@@ -92,7 +98,7 @@ struct Loader::Impl {
     auto it = orders.find(epoch);
     if (it == orders.end()) {
       while (!orders.empty() && orders.begin()->first < epoch - 1) orders.erase(orders.begin());
-      it = orders.emplace(epoch, epoch_order(size_t(n), o.seed, epoch, o.shuffle)).first;
+      it = orders.emplace(epoch, epoch_order(size_t(n), o.seed, epoch, o.shuffle, dataset->sample_group())).first;
     }
     return it->second;
   }
@@ -213,6 +219,10 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, TransformPtr transform, L
             options.rank, " is not in [0, world_size=", options.world_size, ")");
   PAT_CHECK(options.start.epoch >= 0 && options.start.position >= 0, "loader: bad start state (epoch ",
             options.start.epoch, ", position ", options.start.position, ")");
+  const int64_t group = dataset->sample_group();
+  PAT_CHECK(options.batch_size % group == 0 && options.start.position % group == 0, "loader: dataset ", dataset->name(),
+            " comes in groups of ", group, " samples; batch_size (", options.batch_size, ") and the start position (",
+            options.start.position, ") must be multiples of it");
   auto& d = *impl_;
   d.dataset = std::move(dataset);
   d.transform = std::move(transform);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 
 #include "data/detail/synthetic_scene.h"
 #include "pat/core/error.h"
@@ -61,6 +62,10 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
   PAT_CHECK(options_.min_shape_scale > 0 && options_.max_shape_scale >= options_.min_shape_scale,
             "synthetic: bad shape scale range");
   PAT_CHECK(options_.noise_std >= 0, "synthetic: noise_std must be >= 0");
+  const int g = options_.geometry_variants;
+  PAT_CHECK(g >= 1 && g <= 6, "synthetic: geometry_variants must be in [1, 6], got ", g);
+  PAT_CHECK(options_.num_images % g == 0, "synthetic: scenes come in groups of ", g,
+            " geometry variants; num_images must be a multiple, got ", options_.num_images);
   const auto catalog = synthetic_class_catalog();
   scene_classes_ = options_.classes.empty() ? catalog : options_.classes;
   validate_class_names(scene_classes_, "synthetic classes");
@@ -85,12 +90,42 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
   }
 }
 
+std::vector<int> SyntheticDataset::variant_positions(size_t index) const {
+  std::vector<int> out(catalog_ids_.size());
+  std::iota(out.begin(), out.end(), 0);
+  const size_t g = size_t(options_.geometry_variants), variant = index % g;
+  if (variant == 0) return out;
+  Rng r(mix64(options_.seed ^ 0x7817215ull) ^ mix64(index / g));  // one order per group and class
+  for (size_t i = 0; i < catalog_ids_.size(); ++i) {
+    if (detail::is_background_id(catalog_ids_[i])) continue;
+    const int colour = (catalog_ids_[i] - detail::kSceneBackgrounds) / detail::kSceneGeometries;
+    std::vector<int> others;  // the other geometries of this colour among the scene classes
+    for (size_t j = 0; j < catalog_ids_.size(); ++j)
+      if (j != i && !detail::is_background_id(catalog_ids_[j]) &&
+          (catalog_ids_[j] - detail::kSceneBackgrounds) / detail::kSceneGeometries == colour)
+        others.push_back(int(j));
+    r.shuffle(others);
+    if (!others.empty()) out[i] = others[(variant - 1) % others.size()];
+  }
+  return out;
+}
+
 SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
   PAT_CHECK(index < size(), "synthetic: index ", index, " out of range (size ", size(), ")");
-  Rng r(mix64(options_.seed) ^ mix64(0xC0FFEEull + index));
+  // A geometry variant repeats the draws of its group's first scene with other object classes.
+  const size_t draws = index - index % size_t(options_.geometry_variants);
+  const std::vector<int> variant = variant_positions(index);
+  std::vector<int> drawn_ids(catalog_ids_.size());
+  for (size_t i = 0; i < variant.size(); ++i) drawn_ids[i] = catalog_ids_[size_t(variant[i])];
+  Rng r(mix64(options_.seed) ^ mix64(0xC0FFEEull + draws));
   detail::SceneLayout layout = layout_of(options_);
   layout.exact_noise = legacy_world_;
-  detail::RenderedScene rendered = detail::render_scene(layout, catalog_ids_, r);
+  layout.hole_for_every_shape = options_.geometry_variants > 1;
+  detail::RenderedScene rendered = detail::render_scene(layout, drawn_ids, r);
+  if (draws != index) {  // the positions drawn are those of the first scene's classes
+    for (auto& o : rendered.objects) o.cls = variant[size_t(o.cls)];
+    rendered.label.forEach<int32_t>([&](int32_t& v, const int*) { v = variant[size_t(v)]; });
+  }
   Scene scene;
   scene.content = detail::describe_scene(rendered, scene_classes_, catalog_ids_);
   scene.image = rendered.image;
@@ -119,8 +154,9 @@ Sample SyntheticDataset::get(size_t index) const {
   std::snprintf(name, sizeof(name), "synth_%06zu", index);
   s.name = name;
   s.original_height = s.original_width = options_.image_size;
-  if (options_.captions) {  // its own generator: captions leave the scene's draws alone
-    Rng r(mix64(options_.seed ^ 0xCA9710115ull) ^ mix64(0x5CE7E0ull + index));
+  if (options_.captions) {  // its own generator: captions leave the scene's draws alone; variants share it
+    const size_t draws = index - index % size_t(options_.geometry_variants);
+    Rng r(mix64(options_.seed ^ 0xCA9710115ull) ^ mix64(0x5CE7E0ull + draws));
     s.caption = make_caption(scene.content, r);
   }
   return s;

@@ -2,7 +2,6 @@
 
 #include "pat/core/error.h"
 #include "pat/data/class_list.h"
-#include "pat/data/synthetic.h"
 
 namespace pat::engine {
 
@@ -12,16 +11,7 @@ std::shared_ptr<data::Dataset> make_dataset(const Config& config, Split split) {
   const std::string& name = train ? d.train_dataset : d.val_dataset;
   const std::string key = train ? "data.train_dataset" : "data.val_dataset";
   PAT_CHECK(!name.empty(), key, ": expected a dataset name, got nothing");
-  if (name == "synthetic") {
-    data::SyntheticOptions o;
-    o.num_images = train ? d.synthetic_train : d.synthetic_val;
-    o.image_size = static_cast<int>(d.synthetic_size);
-    o.classes = d.synthetic_classes;
-    o.label_classes = train ? d.synthetic_train_classes : d.synthetic_val_classes;
-    // Validation scenes come from a different seed than the training scenes.
-    o.seed = static_cast<uint64_t>(config.runtime.seed) * 2 + (train ? 0 : 1);
-    return std::make_shared<data::SyntheticDataset>(o);
-  }
+  if (name == "synthetic") return std::make_shared<data::SyntheticDataset>(synthetic_options(config, split));
   data::DatasetSpec spec;
   if (name == "generic") {
     spec.name = train ? "generic-train" : "generic-val";
@@ -38,6 +28,24 @@ std::shared_ptr<data::Dataset> make_dataset(const Config& config, Split split) {
   const std::string& class_file = train || d.val_class_file.empty() ? d.train_class_file : d.val_class_file;
   if (!class_file.empty()) spec.class_file = class_file;
   return data::open_dataset(spec);
+}
+
+data::SyntheticOptions synthetic_options(const Config& config, Split split) {
+  const auto& d = config.data;
+  const bool train = split == Split::kTrain;
+  data::SyntheticOptions o;
+  o.num_images = train ? d.synthetic_train : d.synthetic_val;
+  o.image_size = static_cast<int>(d.synthetic_size);
+  o.classes = d.synthetic_classes;
+  o.label_classes = train ? d.synthetic_train_classes : d.synthetic_val_classes;
+  o.min_shapes = static_cast<int>(d.synthetic_min_shapes);
+  o.max_shapes = static_cast<int>(d.synthetic_max_shapes);
+  o.min_shape_scale = d.synthetic_min_shape_scale;
+  o.max_shape_scale = d.synthetic_max_shape_scale;
+  o.geometry_variants = train ? static_cast<int>(d.synthetic_geometry_variants) : 1;
+  // Validation scenes come from a different seed than the training scenes.
+  o.seed = static_cast<uint64_t>(config.runtime.seed) * 2 + (train ? 0 : 1);
+  return o;
 }
 
 data::TransformPtr make_train_transform(const Config& config) {

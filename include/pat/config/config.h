@@ -119,6 +119,14 @@ struct DataConfig {
   int64_t synthetic_val = 64;                      ///< synthetic: validation scenes
   int64_t synthetic_size = 96;                     ///< synthetic: scene size in pixels
   std::vector<std::string> synthetic_classes;      ///< synthetic: classes in the scenes (empty: the whole catalog)
+  int64_t synthetic_min_shapes = 1;                ///< synthetic: objects per scene, uniform in [min, max]
+  int64_t synthetic_max_shapes = 4;
+  /// synthetic: object circumradius / scene size, uniform in [min, max]
+  double synthetic_min_shape_scale = 0.10;
+  double synthetic_max_shape_scale = 0.24;
+  /// synthetic, training scenes: groups of this many scenes that differ only in their objects' geometries
+  /// (hard negatives for `pat_clip pretrain`; `SyntheticOptions::geometry_variants`); 1: none.
+  int64_t synthetic_geometry_variants = 1;
   /// synthetic: the classes training labels (the SEEN classes); pixels of the other scene classes are ignored
   /// (255). Empty: synthetic_classes. Declaring it makes the seen/unseen split: the validation classes not
   /// listed here are UNSEEN, and evaluation reports seen / unseen mIoU and their harmonic mean (hIoU).

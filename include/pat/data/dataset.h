@@ -49,6 +49,9 @@ class Dataset {
   /// Labels lie in [0, num_classes) or equal `ignore_label()`.
   virtual int64_t num_classes() const = 0;
   virtual int64_t ignore_label() const = 0;
+  /// Consecutive indices that belong in one batch (e.g. 2: scenes made as pairs of hard negatives); the
+  /// loader shuffles whole groups and wants batches and start positions that are multiples of it.
+  virtual int64_t sample_group() const { return 1; }
 };
 
 /// Where a dataset lives and how its labels read. Relative directories and the class file are

@@ -74,8 +74,9 @@ struct Batch {
 /// Collates transformed samples; all images (and all labels) must share one size.
 Batch collate(const std::vector<Sample>& samples);
 
-/// The order of epoch `epoch`: a permutation of [0, n) seeded by (seed, epoch), or the identity.
-std::vector<int64_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle);
+/// The order of epoch `epoch`: a permutation of [0, n) seeded by (seed, epoch), or the identity. With `group`
+/// > 1 the permutation moves whole groups of `group` consecutive indices and keeps each group's order.
+std::vector<int64_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle, int64_t group = 1);
 
 class Loader {
  public:

@@ -47,6 +47,14 @@ struct SyntheticOptions {
   /// Fill `Sample::caption` with a sentence naming visible classes (`make_caption`), a pure function of
   /// (seed, index) and the scene.
   bool captions = false;
+  /// Scenes come in groups of this many that differ only in their objects' geometries: scene g·k + v
+  /// repeats every draw of scene g·k (layout, colours, textures, noise, caption template), but for v > 0 each
+  /// object class becomes another geometry of its colour among the scene classes (the v-th of a per-group
+  /// random order, so up to 5 variants of a class differ). The variants are hard negatives for contrastive
+  /// pretraining, whose batches are otherwise told apart by colour and background alone; the loader keeps
+  /// each group in one batch (`sample_group()`). 1: every scene is drawn on its own. `num_images` must be a
+  /// multiple.
+  int geometry_variants = 1;
 };
 
 /// All available class names (56): the 8 backgrounds (sky, grass, water, road, wall, sand, snow, wood),
@@ -70,6 +78,7 @@ class SyntheticDataset : public Dataset {
   const std::vector<std::string>& class_names() const override { return label_classes_; }
   int64_t num_classes() const override { return int64_t(label_classes_.size()); }
   int64_t ignore_label() const override { return 255; }
+  int64_t sample_group() const override { return options_.geometry_variants; }
   const SyntheticOptions& options() const { return options_; }
   /// The classes the scenes draw from (`options.classes`, or the catalogue when it is empty).
   const std::vector<std::string>& scene_classes() const { return scene_classes_; }
@@ -79,6 +88,9 @@ class SyntheticDataset : public Dataset {
  private:
   struct Scene;  // a rendered scene and its content
   Scene render(size_t index) const;
+  /// For each scene class position, the position of the class that replaces it in scene `index` (itself
+  /// for backgrounds, for objects without another geometry of their colour, and for a group's first scene).
+  std::vector<int> variant_positions(size_t index) const;
 
   SyntheticOptions options_;
   std::vector<std::string> scene_classes_, label_classes_;

@@ -396,7 +396,8 @@ RenderedScene render_scene(const SceneLayout& layout, const std::vector<int>& ca
       shape_colour(id / kSceneGeometries, r, colour);
       const double gx = r.uniform(-1, 1), gy = r.uniform(-1, 1), shade = r.uniform(0.05, 0.2);
       const int geometry = id % kSceneGeometries;
-      const double inner = geometry == kRing ? r.uniform(0.42, 0.62) * radius : 0.0;  // a ring's hole
+      const double hole = geometry == kRing || layout.hole_for_every_shape ? r.uniform(0.42, 0.62) : 0.0;
+      const double inner = geometry == kRing ? hole * radius : 0.0;  // a ring's hole
       const std::vector<std::vector<cv::Point>> poly = {shape_polygon(geometry, cx, cy, radius, rotation)};
       // One pixel of slack around the outline; the loop below clears every mask pixel it visits.
       const cv::Rect box = (cv::boundingRect(poly[0]) + cv::Point(-1, -1) + cv::Size(2, 2)) & frame;

@@ -45,6 +45,9 @@ struct SceneLayout {
   /// Pixel noise from Box-Muller (`Rng::normal`, the 22-class world's; about 1.3 ms per 96x96 scene) instead
   /// of the quantile table (a 12-bit index per value, 5 values per 64-bit draw; about 0.05 ms).
   bool exact_noise = false;
+  /// Draw a hole size for every shape, not only for rings, so that scenes that differ only in their
+  /// objects' geometries draw the same numbers (SyntheticOptions::geometry_variants).
+  bool hole_for_every_shape = false;
 };
 
 /// One drawn shape.

@@ -88,11 +88,24 @@ ClipZeroShot evaluate_clip_zero_shot(clip::ClipModelImpl& model, const clip::Tok
     truth.push_back(int64_t(std::find(classes.begin(), classes.end(), crop.name) - classes.begin()));
   }
   const auto predicted = embed_images(model, crops, options.batch_size).matmul(text.t()).argmax(1).to(torch::kCPU);
-  int64_t hits = 0;
-  for (size_t i = 0; i < truth.size(); ++i) hits += predicted[int64_t(i)].item<int64_t>() == truth[i];
+  // "colour geometry": the words before and after the space.
+  auto word = [&](int64_t c, bool first) {
+    const std::string& name = classes[size_t(c)];
+    const auto space = name.find(' ');
+    return first ? name.substr(0, space) : name.substr(space + 1);
+  };
+  int64_t hits = 0, colours = 0, geometries = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const int64_t p = predicted[int64_t(i)].item<int64_t>();
+    hits += p == truth[i];
+    colours += word(p, true) == word(truth[i], true);
+    geometries += word(p, false) == word(truth[i], false);
+  }
   out.crops = int64_t(truth.size());
   out.classes = int64_t(classes.size());
   out.accuracy = percent(hits, out.crops);
+  out.colour_accuracy = percent(colours, out.crops);
+  out.geometry_accuracy = percent(geometries, out.crops);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "pat/core/log.h"
 #include "pat/core/safetensors.h"
 #include "pat/data/synthetic.h"
+#include "pat/engine/datasets.h"
 #include "pat/engine/eval/clip_zero_shot.h"
 #include "pat/model/clip_setup.h"
 
@@ -29,16 +30,14 @@ class ClipPretrainTask : public TrainTask {
     }
     if (fresh_start && !c.weights.empty()) clip::load_weights_into(*model_, clip::load_clip_weights(c.weights));
 
-    data::SyntheticOptions o;
-    o.image_size = static_cast<int>(config.data.synthetic_size);
-    o.classes = config.data.synthetic_classes;
+    data::SyntheticOptions o = synthetic_options(config, Split::kTrain);
+    o.label_classes.clear();
     o.captions = true;
-    o.num_images = config.data.synthetic_train;
-    o.seed = static_cast<uint64_t>(config.runtime.seed) * 2;
     train_set_ = std::make_shared<data::SyntheticDataset>(o);
-    held_out_.scenes = o;
+    held_out_.scenes = synthetic_options(config, Split::kVal);
+    held_out_.scenes.label_classes.clear();
+    held_out_.scenes.captions = true;
     held_out_.scenes.num_images = config.pretrain.val_scenes;
-    held_out_.scenes.seed = o.seed + 1;
     held_out_.num_crops = config.pretrain.val_crops;
   }
 
@@ -83,7 +82,8 @@ class ClipPretrainTask : public TrainTask {
   bool has_validation() const override { return config_.train.eval_period > 0; }
   std::string score_key() const override { return "zero_shot_acc"; }
   std::vector<std::string> plot_keys() const override {
-    return {"zero_shot_acc", "retrieval_i2t_R@1", "retrieval_t2i_R@1"};
+    return {"zero_shot_acc", "zero_shot_colour_acc", "zero_shot_geometry_acc", "retrieval_i2t_R@1",
+            "retrieval_t2i_R@1"};
   }
 
   TaskValidation validate(bool /*final_pass*/, Communicator& /*comm*/) override {
@@ -91,12 +91,15 @@ class ClipPretrainTask : public TrainTask {
     TaskValidation v;
     v.score = z.accuracy;
     v.metrics = {{"zero_shot_acc", z.accuracy},
+                 {"zero_shot_colour_acc", z.colour_accuracy},
+                 {"zero_shot_geometry_acc", z.geometry_accuracy},
                  {"retrieval_i2t_R@1", z.image_to_text_r1},
                  {"retrieval_t2i_R@1", z.text_to_image_r1}};
     v.summary = fmt::format(
-        "zero-shot accuracy {:.2f} ({} crops, {} object classes); caption retrieval R@1 image->text {:.2f}, "
-        "text->image {:.2f} ({} held-out scenes)",
-        z.accuracy, z.crops, z.classes, z.image_to_text_r1, z.text_to_image_r1, z.scenes);
+        "zero-shot accuracy {:.2f} (colour right {:.2f}, geometry right {:.2f}; {} crops, {} object classes); "
+        "caption retrieval R@1 image->text {:.2f}, text->image {:.2f} ({} held-out scenes)",
+        z.accuracy, z.colour_accuracy, z.geometry_accuracy, z.crops, z.classes, z.image_to_text_r1, z.text_to_image_r1,
+        z.scenes);
     return v;
   }
 

@@ -114,6 +114,40 @@ TEST(Loader, EpochOrderIsASeededPermutation) {
   EXPECT_EQ(id, (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }
 
+TEST(Loader, GroupsStayTogetherInOrderAndBatch) {
+  const auto order = epoch_order(40, 3, 1, true, 4);
+  ASSERT_EQ(order.size(), 40u);
+  EXPECT_EQ(std::set<int64_t>(order.begin(), order.end()).size(), 40u);
+  for (size_t i = 0; i < order.size(); i += 4)
+    for (size_t k = 0; k < 4; ++k) EXPECT_EQ(order[i + k], order[i] + int64_t(k)) << "group at " << i;
+  EXPECT_EQ(order[0] % 4, 0);
+  EXPECT_NE(order, epoch_order(40, 3, 1, false, 4));  // shuffled, and whole groups moved
+  EXPECT_EQ(epoch_order(8, 3, 0, false, 2), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_THROW(epoch_order(9, 3, 0, true, 2), pat::Error);
+
+  // A dataset of pairs: every batch holds whole pairs; odd batches are refused.
+  struct Pairs : CountingDataset {
+    using CountingDataset::CountingDataset;
+    int64_t sample_group() const override { return 2; }
+  };
+  auto ds = std::make_shared<Pairs>(20);
+  Loader loader(ds, nullptr, opts(4, 1, true));
+  for (int step = 0; step < 12; ++step) {  // past the epoch boundary
+    const auto b = loader.next();
+    ASSERT_TRUE(b);
+    for (size_t i = 0; i < b->indices.size(); i += 2) {
+      EXPECT_EQ(b->indices[i] % 2, 0);
+      EXPECT_EQ(b->indices[i + 1], b->indices[i] + 1);
+    }
+  }
+  try {
+    Loader odd(ds, nullptr, opts(3, 1, true));
+    ADD_FAILURE() << "a batch of 3 over pairs was accepted";
+  } catch (const pat::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("groups of 2"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Loader, OneEpochCoversTheDatasetWithAPartialLastBatch) {
   auto ds = std::make_shared<CountingDataset>(10);
   Loader loader(ds, nullptr, opts(4, 2, false));

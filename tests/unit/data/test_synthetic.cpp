@@ -178,6 +178,59 @@ TEST(Synthetic, RingHolesShowTheBackground) {
   EXPECT_GE(checked, 10);
 }
 
+TEST(Synthetic, GeometryVariantsDifferOnlyInGeometry) {
+  SyntheticOptions o;
+  o.num_images = 36;
+  o.image_size = 64;
+  o.seed = 9;
+  o.captions = true;
+  o.classes = {"grass", "sky", "red circle", "red square", "red star", "blue ring", "blue cross", "green circle"};
+  o.min_shapes = o.max_shapes = 1;  // one object: where two variants both show an object, it is the same one
+  SyntheticDataset plain(o);
+  o.geometry_variants = 3;
+  SyntheticDataset groups(o);
+  EXPECT_EQ(plain.sample_group(), 1);
+  EXPECT_EQ(groups.sample_group(), 3);
+  const auto& names = groups.class_names();
+  auto colour = [](const std::string& n) { return n.substr(0, n.find(' ')); };
+  int changed = 0, red_pixels = 0;
+  for (size_t k = 0; k < groups.size(); k += 3) {
+    std::vector<Sample> v = {groups.get(k), groups.get(k + 1), groups.get(k + 2)};
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) {
+        const int l0 = v[0].label.at<int32_t>(y, x);
+        for (size_t j = 1; j < 3; ++j) {
+          const int lj = v[j].label.at<int32_t>(y, x);
+          if (l0 < 2 && lj < 2) {  // background in both: the same class and the same pixel
+            ASSERT_EQ(l0, lj);
+            ASSERT_EQ(v[0].image.at<cv::Vec3b>(y, x), v[j].image.at<cv::Vec3b>(y, x));
+          }
+          if (l0 >= 2 && lj >= 2) {  // object in both: the same colour word
+            ASSERT_EQ(colour(names[size_t(l0)]), colour(names[size_t(lj)]));
+            changed += l0 != lj;
+            if (names[size_t(l0)] == "green circle") ASSERT_EQ(l0, lj);  // no other green class
+          }
+        }
+        // Red has three geometries: the three variants of a red pixel are three different classes.
+        const int l1 = v[1].label.at<int32_t>(y, x), l2 = v[2].label.at<int32_t>(y, x);
+        if (colour(names[size_t(l0)]) == "red" && l1 >= 2 && l2 >= 2 && colour(names[size_t(l1)]) == "red" &&
+            colour(names[size_t(l2)]) == "red") {
+          ++red_pixels;
+          ASSERT_TRUE(l0 != l1 && l1 != l2 && l0 != l2) << "scene " << k << " at " << x << "," << y;
+        }
+      }
+    const auto c0 = groups.content(k), c1 = groups.content(k + 1);
+    if (!c0.objects.empty() && c0.objects != c1.objects) EXPECT_NE(v[0].caption, v[1].caption);
+  }
+  EXPECT_GT(changed, 0);
+  EXPECT_GT(red_pixels, 0);
+  o.num_images = 37;
+  EXPECT_THROW(SyntheticDataset{o}, pat::Error);
+  o.num_images = 36;
+  o.geometry_variants = 7;
+  EXPECT_THROW(SyntheticDataset{o}, pat::Error);
+}
+
 TEST(Synthetic, LabelClassesIgnoreTheOthers) {
   SyntheticOptions o;
   o.num_images = 24;

@@ -10,6 +10,7 @@
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
 #include "pat/core/safetensors.h"
+#include "pat/engine/datasets.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/trainer.h"
 #include "pat/model/seg_model.h"
@@ -53,7 +54,7 @@ TEST(ContrastiveLoss, MatchesHandWorkedValues) {
 
 TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
   pat::test::TempDir dir;
-  const auto config = pretrain_config(dir.path());
+  const auto config = pretrain_config(dir.path(), {"data.synthetic_geometry_variants=2"});
   std::vector<double> losses;
   const auto result = pretrain(config, "", [&](int64_t, std::map<std::string, torch::Tensor>& terms) {
     ASSERT_EQ(terms.size(), 1u);
@@ -68,11 +69,15 @@ TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
     if (r.contains("logit_scale")) EXPECT_LE(r["logit_scale"].get<double>(), 100.0 + 1e-3);
     if (!r.contains("zero_shot_acc")) continue;
     accuracies.push_back(r["zero_shot_acc"].get<double>());
-    for (const char* key : {"retrieval_i2t_R@1", "retrieval_t2i_R@1"}) {
+    for (const char* key :
+         {"retrieval_i2t_R@1", "retrieval_t2i_R@1", "zero_shot_colour_acc", "zero_shot_geometry_acc"}) {
       ASSERT_TRUE(r.contains(key)) << key;
       EXPECT_GE(r[key].get<double>(), 0.0);
       EXPECT_LE(r[key].get<double>(), 100.0);
     }
+    // A right class has the right colour and the right geometry.
+    EXPECT_GE(r["zero_shot_colour_acc"].get<double>(), accuracies.back());
+    EXPECT_GE(r["zero_shot_geometry_acc"].get<double>(), accuracies.back());
   }
   ASSERT_EQ(accuracies.size(), 2u);
   EXPECT_DOUBLE_EQ(result.best_score, std::max(accuracies[0], accuracies[1]));
@@ -135,5 +140,35 @@ TEST(ClipPretrain, RejectsConfigsItCannotTrain) {
                pat::Error);
   EXPECT_THROW(pat::load_config(pat::test::data_path("engine/tiny.yaml"),
                                 {"pretrain.logit_scale_init=200", "pretrain.logit_scale_max=100"}),
+               pat::Error);
+}
+
+TEST(ClipPretrain, SyntheticScenesFollowTheDataConfig) {
+  pat::test::TempDir dir;
+  const auto config =
+      pretrain_config(dir.path(), {"data.synthetic_min_shapes=2", "data.synthetic_max_shapes=3",
+                                   "data.synthetic_min_shape_scale=0.2", "data.synthetic_max_shape_scale=0.3",
+                                   "data.synthetic_geometry_variants=4", "runtime.seed=5"});
+  const auto train = pat::engine::synthetic_options(config, pat::engine::Split::kTrain);
+  const auto val = pat::engine::synthetic_options(config, pat::engine::Split::kVal);
+  EXPECT_EQ(train.min_shapes, 2);
+  EXPECT_EQ(train.max_shapes, 3);
+  EXPECT_DOUBLE_EQ(train.min_shape_scale, 0.2);
+  EXPECT_DOUBLE_EQ(train.max_shape_scale, 0.3);
+  EXPECT_EQ(train.geometry_variants, 4);
+  EXPECT_EQ(val.geometry_variants, 1);  // validation scenes are drawn one by one
+  EXPECT_EQ(val.max_shapes, 3);
+  EXPECT_EQ(train.seed, 10u);
+  EXPECT_EQ(val.seed, 11u);
+  // The pretraining batch (8) holds whole groups of 4; a group of 3 does not divide 64 scenes.
+  EXPECT_NO_THROW(pretrain(config));
+  pat::test::TempDir other;
+  try {
+    pretrain(pretrain_config(other.path(), {"data.synthetic_geometry_variants=3"}));
+    ADD_FAILURE() << "64 scenes in groups of 3 were accepted";
+  } catch (const pat::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(pat::load_config(pat::test::data_path("engine/tiny.yaml"), {"data.synthetic_min_shape_scale=-1"}),
                pat::Error);
 }

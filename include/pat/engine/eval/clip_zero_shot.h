@@ -32,6 +32,9 @@ struct ClipZeroShot {
   double text_to_image_r1 = 0;
   /// Crops whose class prompt scores highest among the prompts of every object class of the scenes' classes.
   double accuracy = 0;
+  /// Crops whose highest-scoring class has the right colour word, and the right geometry word (a CLIP that
+  /// only tells colours apart scores about 100 and chance).
+  double colour_accuracy = 0, geometry_accuracy = 0;
   int64_t scenes = 0, crops = 0, classes = 0;
 };
 
