@@ -96,14 +96,14 @@ std::vector<int> SyntheticDataset::variant_positions(size_t index) const {
   const size_t g = size_t(options_.geometry_variants), variant = index % g;
   if (variant == 0) return out;
   Rng r(mix64(options_.seed ^ 0x7817215ull) ^ mix64(index / g));  // one order per group and class
+  auto colour = [](int id) {
+    return detail::is_background_id(id) ? -1 : (id - detail::kSceneBackgrounds) / detail::kSceneGeometries;
+  };
   for (size_t i = 0; i < catalog_ids_.size(); ++i) {
-    if (detail::is_background_id(catalog_ids_[i])) continue;
-    const int colour = (catalog_ids_[i] - detail::kSceneBackgrounds) / detail::kSceneGeometries;
+    if (colour(catalog_ids_[i]) < 0) continue;
     std::vector<int> others;  // the other geometries of this colour among the scene classes
     for (size_t j = 0; j < catalog_ids_.size(); ++j)
-      if (j != i && !detail::is_background_id(catalog_ids_[j]) &&
-          (catalog_ids_[j] - detail::kSceneBackgrounds) / detail::kSceneGeometries == colour)
-        others.push_back(int(j));
+      if (j != i && colour(catalog_ids_[j]) == colour(catalog_ids_[i])) others.push_back(int(j));
     r.shuffle(others);
     if (!others.empty()) out[i] = others[(variant - 1) % others.size()];
   }
@@ -113,7 +113,7 @@ std::vector<int> SyntheticDataset::variant_positions(size_t index) const {
 SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
   PAT_CHECK(index < size(), "synthetic: index ", index, " out of range (size ", size(), ")");
   // A geometry variant repeats the draws of its group's first scene with other object classes.
-  const size_t draws = index - index % size_t(options_.geometry_variants);
+  const size_t draws = group_start(index);
   const std::vector<int> variant = variant_positions(index);
   std::vector<int> drawn_ids(catalog_ids_.size());
   for (size_t i = 0; i < variant.size(); ++i) drawn_ids[i] = catalog_ids_[size_t(variant[i])];
@@ -124,7 +124,10 @@ SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
   detail::RenderedScene rendered = detail::render_scene(layout, drawn_ids, r);
   if (draws != index) {  // the positions drawn are those of the first scene's classes
     for (auto& o : rendered.objects) o.cls = variant[size_t(o.cls)];
-    rendered.label.forEach<int32_t>([&](int32_t& v, const int*) { v = variant[size_t(v)]; });
+    for (int y = 0; y < rendered.label.rows; ++y) {
+      int32_t* row = rendered.label.ptr<int32_t>(y);
+      for (int x = 0; x < rendered.label.cols; ++x) row[x] = variant[size_t(row[x])];
+    }
   }
   Scene scene;
   scene.content = detail::describe_scene(rendered, scene_classes_, catalog_ids_);
@@ -155,8 +158,7 @@ Sample SyntheticDataset::get(size_t index) const {
   s.name = name;
   s.original_height = s.original_width = options_.image_size;
   if (options_.captions) {  // its own generator: captions leave the scene's draws alone; variants share it
-    const size_t draws = index - index % size_t(options_.geometry_variants);
-    Rng r(mix64(options_.seed ^ 0xCA9710115ull) ^ mix64(0x5CE7E0ull + draws));
+    Rng r(mix64(options_.seed ^ 0xCA9710115ull) ^ mix64(0x5CE7E0ull + group_start(index)));
     s.caption = make_caption(scene.content, r);
   }
   return s;

@@ -91,6 +91,8 @@ class SyntheticDataset : public Dataset {
   /// For each scene class position, the position of the class that replaces it in scene `index` (itself
   /// for backgrounds, for objects without another geometry of their colour, and for a group's first scene).
   std::vector<int> variant_positions(size_t index) const;
+  /// The first scene of `index`'s group of geometry variants (whose draws the group repeats).
+  size_t group_start(size_t index) const { return index - index % size_t(options_.geometry_variants); }
 
   SyntheticOptions options_;
   std::vector<std::string> scene_classes_, label_classes_;
