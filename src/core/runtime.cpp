@@ -1,6 +1,9 @@
 #include "pat/core/runtime.h"
 
+#include <atomic>
 #include <thread>
+
+#include <ATen/Parallel.h>
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -31,6 +34,12 @@ int set_threads(int threads) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   return torch::get_num_threads();
+}
+
+int parallel_for_threads() {
+  std::atomic<int> chunks{0};  // with one chunk per thread over a range of one item per thread
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) { ++chunks; });
+  return chunks.load();
 }
 
 void seed_all(uint64_t seed) {

@@ -15,6 +15,10 @@ torch::Device resolve_device(const std::string& spec);
 /// Sets LibTorch's intra-op thread count; 0 means all hardware threads. Returns the count in effect.
 int set_threads(int threads);
 
+/// How many threads at::parallel_for runs PAT's own loops on at the current thread count: 1 when the library was
+/// compiled without OpenMP (at::parallel_for is inline code that then runs serially).
+int parallel_for_threads();
+
 /// Seeds LibTorch's CPU (and CUDA, when present) generators.
 void seed_all(uint64_t seed);
 

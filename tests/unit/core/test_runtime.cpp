@@ -21,6 +21,16 @@ TEST(Runtime, SetsThreads) {
   EXPECT_THROW(pat::set_threads(-2), pat::Error);
 }
 
+// PAT's own kernels split their loops with at::parallel_for, which runs serially in code compiled without OpenMP.
+TEST(Runtime, ParallelForUsesEveryThreadInThisLibrary) {
+  const int before = torch::get_num_threads();
+  pat::set_threads(2);
+  EXPECT_EQ(pat::parallel_for_threads(), 2);
+  pat::set_threads(1);
+  EXPECT_EQ(pat::parallel_for_threads(), 1);
+  pat::set_threads(before);
+}
+
 TEST(Runtime, SeedingIsReproducible) {
   pat::seed_all(7);
   auto a = torch::randn({4});
