@@ -4,6 +4,9 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -33,6 +36,11 @@ int set_threads(int threads) {
   PAT_CHECK(threads >= 0, "runtime.threads: expected 0 (all cores) or a positive count, got ", threads);
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
+#ifdef _OPENMP
+  // The same count for the OpenMP runtime PAT's own loops were compiled against: official LibTorch builds bring
+  // a copy of libgomp of their own, and a loop of PAT's would otherwise take that runtime's default (every core).
+  omp_set_num_threads(threads);
+#endif
   return torch::get_num_threads();
 }
 
