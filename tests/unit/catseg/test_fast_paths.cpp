@@ -176,7 +176,7 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
   EXPECT_TRUE(catseg_bmm(a, torch::randn({2, 4, 3})).requires_grad());
 }
 
-// The head's linear layers split over the threads (one BLAS call per thread, rows starting as the bias): the
+// The head's linear layers split over the threads (one BLAS call per block of rows, rows starting as the bias): the
 // same as F::linear with and without bias, on 3-d and strided inputs and on fewer rows than a split; with
 // gradients, or with split_linear off, F::linear itself.
 TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
@@ -199,6 +199,17 @@ TEST(CatSegFastPaths, SplitLinearMatchesLinear) {
   check(torch::randn({300, 32}).slice(1, 0, 32, 2), bias);  // strided columns
   check(torch::randn({5, 16}), bias);                       // fewer rows than one thread's share
   check(torch::randn({200, 16}), bias);
+  {
+    // 2 048 outputs per row: blocks of 64 rows, several per thread and a shorter last one.
+    torch::NoGradGuard no_grad;
+    const auto wide = torch::randn({2048, 16}), wide_bias = torch::randn({2048}), rows = torch::randn({300, 16});
+    const auto expected = torch::nn::functional::linear(rows, wide, wide_bias);
+    EXPECT_TENSOR_CLOSE(catseg_linear(rows, wide, wide_bias), expected, 1e-5, 1e-5);
+    auto residual = torch::randn({300, 2048});
+    const auto with_residual = residual + expected;
+    catseg_linear(rows, wide, wide_bias, residual);
+    EXPECT_TENSOR_CLOSE(residual, with_residual, 1e-5, 1e-5);
+  }
   {
     // One input column whose stride contiguous() keeps (a permuted channels-last map of one channel).
     torch::NoGradGuard no_grad;
