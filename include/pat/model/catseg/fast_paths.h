@@ -35,8 +35,8 @@ struct CatSegFastPaths {
   /// small_gemm (AVX2 where the CPU has it) instead of the BLAS (small_gemm.h).
   bool small_gemm = true;
   /// Without gradients, the head's linear layers (catseg_linear) as single-threaded BLAS products, each intra-op
-  /// thread over its share of the rows in L2-sized blocks, instead of the BLAS's own threads: OpenBLAS's threading reaches 70-80% of
-  /// that on [rows, 128] x [128, 384] and the like (an inner dimension of 128 or 512).
+  /// thread over its share of the rows in L2-sized blocks, instead of the BLAS's own threads: OpenBLAS's threading
+  /// reaches 70-80% of that on [rows, 128] x [128, 384] and the like (an inner dimension of 128 or 512).
   bool split_linear = true;
   /// Without gradients, the head's 3x3 convolution to one output channel (catseg_head_conv) as one matrix product
   /// and a sum over neighbours instead of oneDNN's kernel, which runs such a convolution at about 8 GFLOP/s (97 ms
@@ -70,7 +70,8 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::
 /// F::linear(x, weight, bias) of the head's layers; with `into` (contiguous, x's rows by weight's rows), the residual
 /// form into += F::linear(x, weight, bias), returning into. With split_linear on, on the CPU without gradients and with
 /// the process's sgemm: the rows of x split over the intra-op threads, one single-threaded sgemm per block of a
-/// thread's rows (256 KiB of output) onto rows that start as the bias (plus into's rows). Otherwise F::linear (and an add).
+/// thread's rows (256 KiB of output) onto rows that start as the bias (plus into's rows). Otherwise F::linear (and an
+/// add).
 torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {},
                             const torch::Tensor& into = {});
 
