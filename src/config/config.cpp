@@ -344,6 +344,7 @@ void describe_data(Fields& f, DataConfig& c) {
   f.number("synthetic_min_shape_scale", c.synthetic_min_shape_scale, Bound::kPositive);
   f.number("synthetic_max_shape_scale", c.synthetic_max_shape_scale, Bound::kPositive);
   f.integer("synthetic_geometry_variants", c.synthetic_geometry_variants, Bound::kPositive);
+  f.number("synthetic_object_views", c.synthetic_object_views, Bound::kUnit);
   f.strings("synthetic_train_classes", c.synthetic_train_classes);
   f.strings("synthetic_val_classes", c.synthetic_val_classes);
 }
@@ -355,6 +356,8 @@ void describe_train(Fields& f, TrainConfig& c) {
   f.integer("grad_accum", c.grad_accum, Bound::kPositive);
   f.number("lr", c.lr, Bound::kPositive);
   f.number("weight_decay", c.weight_decay, Bound::kNonNegative);
+  f.number("adam_beta2", c.adam_beta2, Bound::kUnit);
+  f.number("adam_eps", c.adam_eps, Bound::kPositive);
   f.number("clip_grad_norm", c.clip_grad_norm, Bound::kNonNegative);
   f.text("schedule", c.schedule, {"cosine", "poly", "constant"});
   f.number("poly_power", c.poly_power, Bound::kPositive);
@@ -562,6 +565,7 @@ void validate(const Config& c, const std::string& origin) {
   for (auto level : c.model.pat.levels)
     PAT_CHECK(level <= 2, origin, ": model.pat.levels: expected values in {0, 1, 2}, got ", level);
   PAT_CHECK(!c.model.pat.levels.empty(), origin, ": model.pat.levels: expected at least one level");
+  PAT_CHECK(c.train.adam_beta2 < 1.0, origin, ": train.adam_beta2: expected a value below 1, got ", c.train.adam_beta2);
   PAT_CHECK(c.eval.overlap < 1.0, origin, ": eval.overlap: expected a value below 1, got ", c.eval.overlap);
   PAT_CHECK(c.pretrain.logit_scale_init <= c.pretrain.logit_scale_max, origin,
             ": pretrain.logit_scale_init: expected at most pretrain.logit_scale_max (", c.pretrain.logit_scale_max,

@@ -66,6 +66,8 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
   PAT_CHECK(g >= 1 && g <= 6, "synthetic: geometry_variants must be in [1, 6], got ", g);
   PAT_CHECK(options_.num_images % g == 0, "synthetic: scenes come in groups of ", g,
             " geometry variants; num_images must be a multiple, got ", options_.num_images);
+  PAT_CHECK(options_.object_views >= 0 && options_.object_views <= 1, "synthetic: object_views must be in [0, 1], got ",
+            options_.object_views);
   const auto catalog = synthetic_class_catalog();
   scene_classes_ = options_.classes.empty() ? catalog : options_.classes;
   validate_class_names(scene_classes_, "synthetic classes");
@@ -129,8 +131,31 @@ SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
       for (int x = 0; x < rendered.label.cols; ++x) row[x] = variant[size_t(row[x])];
     }
   }
+  int framed = -1;                  // the class position of the object a close-up shows
+  if (options_.object_views > 0) {  // its own generator: the whole group shares the decision and the draws
+    Rng v(mix64(options_.seed ^ 0xF2A3E5ull) ^ mix64(draws));
+    if (v.uniform() < options_.object_views && !rendered.objects.empty()) {
+      // One of the scene's objects, alone and large on the scene's largest background, framed close.
+      framed = rendered.objects[size_t(v.randint(0, int64_t(rendered.objects.size())))].cls;
+      std::vector<int64_t> area(scene_classes_.size(), 0);
+      for (int y = 0; y < rendered.label.rows; ++y)
+        for (int x = 0; x < rendered.label.cols; ++x) ++area[size_t(rendered.label.at<int32_t>(y, x))];
+      int ground = -1;
+      for (size_t i = 0; i < area.size(); ++i)
+        if (detail::is_background_id(catalog_ids_[i]) && (ground < 0 || area[i] > area[size_t(ground)]))
+          ground = int(i);
+      rendered = detail::render_close_up(layout, catalog_ids_[size_t(ground)], catalog_ids_[size_t(framed)], v);
+      const int positions[2] = {ground, framed};
+      for (auto& o : rendered.objects) o.cls = positions[o.cls];
+      for (int y = 0; y < rendered.label.rows; ++y) {
+        int32_t* row = rendered.label.ptr<int32_t>(y);
+        for (int x = 0; x < rendered.label.cols; ++x) row[x] = positions[row[x]];
+      }
+    }
+  }
   Scene scene;
   scene.content = detail::describe_scene(rendered, scene_classes_, catalog_ids_);
+  if (framed >= 0) scene.content = SceneContent{{}, {scene_classes_[size_t(framed)]}};  // a close-up names its object
   scene.image = rendered.image;
   scene.label = rendered.label;
   return scene;

@@ -1,9 +1,6 @@
 #include "pat/data/synthetic_crop.h"
 
 #include <algorithm>
-#include <cmath>
-
-#include <opencv2/imgproc.hpp>
 
 #include "data/detail/synthetic_scene.h"
 #include "pat/core/error.h"
@@ -33,22 +30,9 @@ LabelledCrop synthetic_object_crop(const SyntheticOptions& options, size_t index
   const int ground = grounds[size_t(r.randint(0, int64_t(grounds.size())))];
   detail::SceneLayout layout;
   layout.size = S;
-  layout.min_shapes = layout.max_shapes = 1;
-  layout.min_scale = 0.20;
-  layout.max_scale = 0.32;
-  layout.placement = 1.5;  // the crop's margin stays inside the scene
   layout.noise_std = options.noise_std;
-  const detail::RenderedScene scene = detail::render_scene(layout, {ground, object}, r);
-  PAT_ASSERT(scene.objects.size() == 1 && scene.objects[0].visible > 0, "synthetic_object_crop: no object drawn");
-
-  const cv::Rect box = scene.objects[0].box;
-  // The square around the box with a 25% margin on each side, shifted inside the scene where it fits.
-  const int side = std::min(S, int(std::lround(1.5 * std::max(box.width, box.height))));
-  auto start = [&](int lo, int extent) { return std::clamp(lo + extent / 2 - side / 2, 0, S - side); };
-  const cv::Rect square(start(box.x, box.width), start(box.y, box.height), side, side);
   LabelledCrop crop;
-  const cv::Mat window = scene.image(square);
-  cv::resize(window, crop.image, cv::Size(S, S), 0, 0, window.cols > S ? cv::INTER_AREA : cv::INTER_LINEAR);
+  crop.image = detail::render_close_up(layout, ground, object, r).image;
   crop.name = catalog[size_t(object)];
   return crop;
 }

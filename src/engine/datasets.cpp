@@ -43,6 +43,7 @@ data::SyntheticOptions synthetic_options(const Config& config, Split split) {
   o.min_shape_scale = d.synthetic_min_shape_scale;
   o.max_shape_scale = d.synthetic_max_shape_scale;
   o.geometry_variants = train ? static_cast<int>(d.synthetic_geometry_variants) : 1;
+  o.object_views = train ? d.synthetic_object_views : 0.0;
   // Validation scenes come from a different seed than the training scenes.
   o.seed = static_cast<uint64_t>(config.runtime.seed) * 2 + (train ? 0 : 1);
   return o;

@@ -176,7 +176,7 @@ check "no pat_tokenize output after the failures" test -z "$(ls "$work/tok_bad" 
 clip_run="$work/clip_run"
 pretrain_set=(--set "train.output_dir=$clip_run" --set data.synthetic_train=32 --set train.batch_size=8
   --set train.max_iter=4 --set train.eval_period=4 --set train.checkpoint_period=2 --set pretrain.val_scenes=8
-  --set pretrain.val_crops=16 --set model.clip.context_length=80)
+  --set pretrain.val_crops=16 --set model.clip.context_length=80 --set data.synthetic_object_views=0.5)
 check "pat_clip pretrain trains a tiny CLIP on captioned scenes" "$bin/pat_clip" pretrain --config "$cfg" \
   "${pretrain_set[@]}"
 check "pat_clip pretrain wrote the CLIP, metrics with zero-shot figures, plots" bash -c "test -s '$clip_run/clip_final.safetensors' \

@@ -127,6 +127,9 @@ struct DataConfig {
   /// synthetic, training scenes: groups of this many scenes that differ only in their objects' geometries
   /// (hard negatives for `pat_clip pretrain`; `SyntheticOptions::geometry_variants`); 1: none.
   int64_t synthetic_geometry_variants = 1;
+  /// synthetic, training scenes: fraction replaced by a close-up of one object (`SyntheticOptions::object_views`,
+  /// for `pat_clip pretrain`); 0: none.
+  double synthetic_object_views = 0;
   /// synthetic: the classes training labels (the SEEN classes); pixels of the other scene classes are ignored
   /// (255). Empty: synthetic_classes. Declaring it makes the seen/unseen split: the validation classes not
   /// listed here are UNSEEN, and evaluation reports seen / unseen mIoU and their harmonic mean (hIoU).
@@ -143,6 +146,9 @@ struct TrainConfig {
   int64_t grad_accum = 1;  ///< micro-batches per optimizer step
   double lr = 2e-4;
   double weight_decay = 1e-4;
+  /// AdamW's second-moment decay and epsilon (detectron2's defaults; OpenAI trained CLIP with 0.98 and 1e-6)
+  double adam_beta2 = 0.999;
+  double adam_eps = 1e-8;
   double clip_grad_norm = 0.01;     ///< global L2 norm; 0 disables
   std::string schedule = "cosine";  ///< cosine | poly | constant
   double poly_power = 0.9;

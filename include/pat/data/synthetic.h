@@ -55,6 +55,12 @@ struct SyntheticOptions {
   /// each group in one batch (`sample_group()`). 1: every scene is drawn on its own. `num_images` must be a
   /// multiple.
   int geometry_variants = 1;
+  /// Fraction of the scenes (of the groups of geometry variants) replaced by a close-up of one of their objects,
+  /// the way photos frame one thing: that object alone, large (circumradius 20-32 % of the scene) on the scene's
+  /// largest background, framed with a 25 % margin (`detail::render_close_up`); the caption names the object only.
+  /// A ViT learns shapes from such close-ups in a few hundred contrastive steps, and not from whole scenes,
+  /// where objects are small, anywhere, and among background edges. 0: none.
+  double object_views = 0;
 };
 
 /// All available class names (56): the 8 backgrounds (sky, grass, water, road, wall, sand, snow, wood),

@@ -468,6 +468,41 @@ RenderedScene render_scene(const SceneLayout& layout, const std::vector<int>& ca
   return scene;
 }
 
+RenderedScene frame_object(const RenderedScene& scene, size_t object, double margin) {
+  PAT_ASSERT(object < scene.objects.size() && scene.objects[object].visible > 0,
+             "frame_object: no such visible object");
+  const int S = scene.image.cols;
+  const cv::Rect box = scene.objects[object].box;
+  const int side =
+      std::clamp(int(std::lround((1.0 + 2.0 * margin) * std::max(box.width, box.height))), std::max(1, S / 4), S);
+  auto start = [&](int lo, int extent) { return std::clamp(lo + extent / 2 - side / 2, 0, S - side); };
+  const cv::Rect window(start(box.x, box.width), start(box.y, box.height), side, side);
+  RenderedScene view;
+  cv::resize(scene.image(window), view.image, cv::Size(S, S), 0, 0, cv::INTER_LINEAR);
+  cv::resize(scene.label(window), view.label, cv::Size(S, S), 0, 0, cv::INTER_NEAREST);
+  const double f = double(S) / side;
+  for (SceneObject o : scene.objects) {
+    const cv::Rect inside = o.box & window;
+    o.box = inside.empty() ? cv::Rect()
+                           : cv::Rect(cv::Point(int(std::floor((inside.x - window.x) * f)),
+                                                int(std::floor((inside.y - window.y) * f))),
+                                      cv::Point(std::min(S, int(std::ceil((inside.br().x - window.x) * f))),
+                                                std::min(S, int(std::ceil((inside.br().y - window.y) * f)))));
+    o.visible = o.box.empty() ? 0 : cv::countNonZero(view.label(o.box) == o.cls);
+    view.objects.push_back(o);
+  }
+  return view;
+}
+
+RenderedScene render_close_up(const SceneLayout& layout, int ground_id, int object_id, Rng& r) {
+  SceneLayout close = layout;
+  close.min_shapes = close.max_shapes = 1;
+  close.min_scale = 0.20;
+  close.max_scale = 0.32;
+  close.placement = 1.5;  // the frame's margin stays inside the scene
+  return frame_object(render_scene(close, {ground_id, object_id}, r), 0, 0.25);
+}
+
 SceneContent describe_scene(const RenderedScene& scene, const std::vector<std::string>& names,
                             const std::vector<int>& catalog_ids) {
   const cv::Mat& label = scene.label;

@@ -243,7 +243,7 @@ class TrainingRun {
     std::vector<torch::optim::OptimizerParamGroup> groups;
     for (const auto& g : task_->param_groups()) {
       auto options = std::make_unique<torch::optim::AdamWOptions>(t_.lr * g.lr_scale);
-      options->weight_decay(g.weight_decay ? t_.weight_decay : 0.0).betas({0.9, 0.999}).eps(1e-8);
+      options->weight_decay(g.weight_decay ? t_.weight_decay : 0.0).betas({0.9, t_.adam_beta2}).eps(t_.adam_eps);
       groups.emplace_back(g.params, std::move(options));
       base_lrs_.push_back(t_.lr * g.lr_scale);
       trainable_.insert(trainable_.end(), g.params.begin(), g.params.end());

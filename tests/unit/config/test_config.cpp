@@ -127,6 +127,12 @@ TEST(Config, CrossFieldValidation) {
             std::string::npos);
   EXPECT_NE(error_of([] { pat::default_config({"model.pat.levels=[0,3]"}); }).find("model.pat.levels"),
             std::string::npos);
+  EXPECT_EQ(error_of([] { pat::default_config({"train.adam_beta2=1"}); }),
+            "defaults: train.adam_beta2: expected a value below 1, got 1");
+  const auto openai = pat::default_config({"train.adam_beta2=0.98", "train.adam_eps=1e-6"});
+  EXPECT_DOUBLE_EQ(openai.train.adam_beta2, 0.98);
+  EXPECT_DOUBLE_EQ(openai.train.adam_eps, 1e-6);
+  EXPECT_DOUBLE_EQ(pat::default_config().train.adam_beta2, 0.999);  // detectron2's AdamW
 }
 
 TEST(Config, PrintedYamlRoundTrips) {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <opencv2/imgproc.hpp>
@@ -228,6 +229,81 @@ TEST(Synthetic, GeometryVariantsDifferOnlyInGeometry) {
   EXPECT_THROW(SyntheticDataset{o}, pat::Error);
   o.num_images = 36;
   o.geometry_variants = 7;
+  EXPECT_THROW(SyntheticDataset{o}, pat::Error);
+}
+
+TEST(Synthetic, ObjectViewsFrameOneObjectOfTheScene) {
+  SyntheticOptions o;
+  o.num_images = 60;
+  o.image_size = 48;
+  o.seed = 12;
+  o.captions = true;
+  SyntheticDataset whole(o);
+  o.object_views = 1.0;
+  SyntheticDataset views(o);
+  const int S = o.image_size;
+  const auto& names = views.class_names();
+  for (size_t i = 0; i < views.size(); ++i) {
+    const Sample w = whole.get(i), v = views.get(i);
+    ASSERT_EQ(v.image.size(), w.image.size());
+    ASSERT_EQ(v.label.size(), w.label.size());
+    // A close-up shows one object of the scene's classes on the scene's largest background, and names it alone.
+    std::map<int, int> scene_area, view_area;
+    for (int y = 0; y < S; ++y)
+      for (int x = 0; x < S; ++x) {
+        ++scene_area[w.label.at<int32_t>(y, x)];
+        ++view_area[v.label.at<int32_t>(y, x)];
+      }
+    ASSERT_EQ(view_area.size(), 2u) << "scene " << i;
+    const int ground = view_area.begin()->first, object = view_area.rbegin()->first;  // backgrounds come first
+    ASSERT_LT(ground, 8);
+    ASSERT_GE(object, 8);
+    for (const auto& [c, area] : scene_area)
+      if (c < 8) EXPECT_LE(area, scene_area[ground]) << "scene " << i << ": " << names[size_t(c)] << " is larger";
+    const auto content = views.content(i);
+    EXPECT_TRUE(content.backgrounds.empty());
+    EXPECT_EQ(content.objects, std::vector<std::string>{names[size_t(object)]}) << "scene " << i;
+    const cv::Rect box = cv::boundingRect(v.label == object);
+    EXPECT_GE(std::max(box.width, box.height), S / 2) << "scene " << i;  // framed with a 25 % margin
+  }
+
+  o.object_views = 0.5;
+  SyntheticDataset half(o);
+  int shown = 0;
+  for (size_t i = 0; i < half.size(); ++i) shown += !same(half.get(i).image, whole.get(i).image);
+  EXPECT_GT(shown, 15);
+  EXPECT_LT(shown, 45);
+
+  // The variants of a group share the close-up's draws: an object of the same colour and, unless the variants'
+  // objects hide the scene's backgrounds differently enough to change the largest, the same background.
+  o.object_views = 1.0;
+  o.geometry_variants = 3;
+  o.classes = {"grass", "sky", "red circle", "red square", "red star", "blue ring", "blue cross"};
+  SyntheticDataset groups(o);
+  auto classes_of = [&](const cv::Mat& label) {
+    std::set<int> in;
+    for (int y = 0; y < S; ++y)
+      for (int x = 0; x < S; ++x) in.insert(label.at<int32_t>(y, x));
+    return in;
+  };
+  const auto& group_names = groups.class_names();
+  auto colour = [&](int c) { return group_names[size_t(c)].substr(0, group_names[size_t(c)].find(' ')); };
+  int geometries_differ = 0, same_ground = 0, pairs = 0;
+  for (size_t k = 0; k < groups.size(); k += 3) {
+    const auto a = classes_of(groups.get(k).label);
+    for (size_t j = 1; j < 3; ++j) {
+      const auto b = classes_of(groups.get(k + j).label);
+      ASSERT_EQ(a.size(), 2u);
+      ASSERT_EQ(b.size(), 2u);
+      same_ground += *a.begin() == *b.begin();
+      ++pairs;
+      EXPECT_EQ(colour(*a.rbegin()), colour(*b.rbegin())) << "group " << k;
+      geometries_differ += *a.rbegin() != *b.rbegin();
+    }
+  }
+  EXPECT_GT(geometries_differ, 0);
+  EXPECT_GE(same_ground * 10, pairs * 8);
+  o.object_views = 1.5;
   EXPECT_THROW(SyntheticDataset{o}, pat::Error);
 }
 

@@ -13,6 +13,7 @@
 #include "pat/engine/datasets.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/trainer.h"
+#include "pat/model/clip_setup.h"
 #include "pat/model/seg_model.h"
 #include "test_support.h"
 
@@ -145,10 +146,10 @@ TEST(ClipPretrain, RejectsConfigsItCannotTrain) {
 
 TEST(ClipPretrain, SyntheticScenesFollowTheDataConfig) {
   pat::test::TempDir dir;
-  const auto config =
-      pretrain_config(dir.path(), {"data.synthetic_min_shapes=2", "data.synthetic_max_shapes=3",
-                                   "data.synthetic_min_shape_scale=0.2", "data.synthetic_max_shape_scale=0.3",
-                                   "data.synthetic_geometry_variants=4", "runtime.seed=5"});
+  const auto config = pretrain_config(
+      dir.path(), {"data.synthetic_min_shapes=2", "data.synthetic_max_shapes=3", "data.synthetic_min_shape_scale=0.2",
+                   "data.synthetic_max_shape_scale=0.3", "data.synthetic_geometry_variants=4",
+                   "data.synthetic_object_views=0.5", "runtime.seed=5"});
   const auto train = pat::engine::synthetic_options(config, pat::engine::Split::kTrain);
   const auto val = pat::engine::synthetic_options(config, pat::engine::Split::kVal);
   EXPECT_EQ(train.min_shapes, 2);
@@ -157,6 +158,8 @@ TEST(ClipPretrain, SyntheticScenesFollowTheDataConfig) {
   EXPECT_DOUBLE_EQ(train.max_shape_scale, 0.3);
   EXPECT_EQ(train.geometry_variants, 4);
   EXPECT_EQ(val.geometry_variants, 1);  // validation scenes are drawn one by one
+  EXPECT_DOUBLE_EQ(train.object_views, 0.5);
+  EXPECT_DOUBLE_EQ(val.object_views, 0.0);  // validation scores whole scenes
   EXPECT_EQ(val.max_shapes, 3);
   EXPECT_EQ(train.seed, 10u);
   EXPECT_EQ(val.seed, 11u);
@@ -171,4 +174,19 @@ TEST(ClipPretrain, SyntheticScenesFollowTheDataConfig) {
   }
   EXPECT_THROW(pat::load_config(pat::test::data_path("engine/tiny.yaml"), {"data.synthetic_min_shape_scale=-1"}),
                pat::Error);
+}
+
+TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
+  // The repository's pretrained CLIPs are what their configs train, and the demo's CLIP sizes are the file's.
+  const std::string configs = pat::test::data_path("../../configs");
+  for (const auto& [config_file, weights_file] :
+       {std::pair{"clip_synthetic.yaml", "clip_synthetic.safetensors"},
+        std::pair{"demo.yaml", "clip_synthetic.safetensors"},
+        std::pair{"clip_closeups.yaml", "clip_closeups.safetensors"}}) {
+    const auto config = pat::load_config(configs + "/" + config_file);
+    const auto weights = pat::clip::load_clip_weights(configs + "/pretrained/" + weights_file);
+    EXPECT_EQ(pat::clip::infer_clip_architecture(weights, config.model.clip.head_width),
+              pat::model::custom_clip_architecture(config.model.clip))
+        << config_file << " / " << weights_file;
+  }
 }
