@@ -28,6 +28,15 @@ detail::SceneLayout layout_of(const SyntheticOptions& o) {
   return layout;
 }
 
+/// Replaces every class position `c` of `scene` (label pixels, objects) by `to[c]`.
+void relabel(detail::RenderedScene& scene, const std::vector<int>& to) {
+  for (auto& o : scene.objects) o.cls = to[size_t(o.cls)];
+  for (int y = 0; y < scene.label.rows; ++y) {
+    int32_t* row = scene.label.ptr<int32_t>(y);
+    for (int x = 0; x < scene.label.cols; ++x) row[x] = to[size_t(row[x])];
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> synthetic_class_catalog() {
@@ -124,13 +133,7 @@ SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
   layout.exact_noise = legacy_world_;
   layout.hole_for_every_shape = options_.geometry_variants > 1;
   detail::RenderedScene rendered = detail::render_scene(layout, drawn_ids, r);
-  if (draws != index) {  // the positions drawn are those of the first scene's classes
-    for (auto& o : rendered.objects) o.cls = variant[size_t(o.cls)];
-    for (int y = 0; y < rendered.label.rows; ++y) {
-      int32_t* row = rendered.label.ptr<int32_t>(y);
-      for (int x = 0; x < rendered.label.cols; ++x) row[x] = variant[size_t(row[x])];
-    }
-  }
+  if (draws != index) relabel(rendered, variant);  // the positions drawn are those of the first scene's classes
   int framed = -1;                  // the class position of the object a close-up shows
   if (options_.object_views > 0) {  // its own generator: the whole group shares the decision and the draws
     Rng v(mix64(options_.seed ^ 0xF2A3E5ull) ^ mix64(draws));
@@ -145,17 +148,12 @@ SyntheticDataset::Scene SyntheticDataset::render(size_t index) const {
         if (detail::is_background_id(catalog_ids_[i]) && (ground < 0 || area[i] > area[size_t(ground)]))
           ground = int(i);
       rendered = detail::render_close_up(layout, catalog_ids_[size_t(ground)], catalog_ids_[size_t(framed)], v);
-      const int positions[2] = {ground, framed};
-      for (auto& o : rendered.objects) o.cls = positions[o.cls];
-      for (int y = 0; y < rendered.label.rows; ++y) {
-        int32_t* row = rendered.label.ptr<int32_t>(y);
-        for (int x = 0; x < rendered.label.cols; ++x) row[x] = positions[row[x]];
-      }
+      relabel(rendered, {ground, framed});
     }
   }
   Scene scene;
-  scene.content = detail::describe_scene(rendered, scene_classes_, catalog_ids_);
-  if (framed >= 0) scene.content = SceneContent{{}, {scene_classes_[size_t(framed)]}};  // a close-up names its object
+  scene.content = framed >= 0 ? SceneContent{{}, {scene_classes_[size_t(framed)]}}  // a close-up names its object
+                              : detail::describe_scene(rendered, scene_classes_, catalog_ids_);
   scene.image = rendered.image;
   scene.label = rendered.label;
   return scene;

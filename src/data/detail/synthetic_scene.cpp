@@ -468,39 +468,27 @@ RenderedScene render_scene(const SceneLayout& layout, const std::vector<int>& ca
   return scene;
 }
 
-RenderedScene frame_object(const RenderedScene& scene, size_t object, double margin) {
-  PAT_ASSERT(object < scene.objects.size() && scene.objects[object].visible > 0,
-             "frame_object: no such visible object");
-  const int S = scene.image.cols;
-  const cv::Rect box = scene.objects[object].box;
-  const int side =
-      std::clamp(int(std::lround((1.0 + 2.0 * margin) * std::max(box.width, box.height))), std::max(1, S / 4), S);
-  auto start = [&](int lo, int extent) { return std::clamp(lo + extent / 2 - side / 2, 0, S - side); };
-  const cv::Rect window(start(box.x, box.width), start(box.y, box.height), side, side);
-  RenderedScene view;
-  cv::resize(scene.image(window), view.image, cv::Size(S, S), 0, 0, cv::INTER_LINEAR);
-  cv::resize(scene.label(window), view.label, cv::Size(S, S), 0, 0, cv::INTER_NEAREST);
-  const double f = double(S) / side;
-  for (SceneObject o : scene.objects) {
-    const cv::Rect inside = o.box & window;
-    o.box = inside.empty() ? cv::Rect()
-                           : cv::Rect(cv::Point(int(std::floor((inside.x - window.x) * f)),
-                                                int(std::floor((inside.y - window.y) * f))),
-                                      cv::Point(std::min(S, int(std::ceil((inside.br().x - window.x) * f))),
-                                                std::min(S, int(std::ceil((inside.br().y - window.y) * f)))));
-    o.visible = o.box.empty() ? 0 : cv::countNonZero(view.label(o.box) == o.cls);
-    view.objects.push_back(o);
-  }
-  return view;
-}
-
 RenderedScene render_close_up(const SceneLayout& layout, int ground_id, int object_id, Rng& r) {
   SceneLayout close = layout;
   close.min_shapes = close.max_shapes = 1;
   close.min_scale = 0.20;
   close.max_scale = 0.32;
   close.placement = 1.5;  // the frame's margin stays inside the scene
-  return frame_object(render_scene(close, {ground_id, object_id}, r), 0, 0.25);
+  const RenderedScene scene = render_scene(close, {ground_id, object_id}, r);
+  PAT_ASSERT(scene.objects.size() == 1 && scene.objects[0].visible > 0, "render_close_up: no object drawn");
+
+  // The square around the object's box with a 25 % margin on each side, resized to the scene's size.
+  const int S = close.size;
+  const cv::Rect box = scene.objects[0].box;
+  const int side = std::min(S, int(std::lround(1.5 * std::max(box.width, box.height))));
+  auto start = [&](int lo, int extent) { return std::clamp(lo + extent / 2 - side / 2, 0, S - side); };
+  const cv::Rect window(start(box.x, box.width), start(box.y, box.height), side, side);
+  RenderedScene view;
+  cv::resize(scene.image(window), view.image, cv::Size(S, S), 0, 0, cv::INTER_LINEAR);
+  cv::resize(scene.label(window), view.label, cv::Size(S, S), 0, 0, cv::INTER_NEAREST);
+  const cv::Mat shown = view.label == 1;
+  view.objects.push_back(SceneObject{1, cv::countNonZero(shown), cv::boundingRect(shown)});
+  return view;
 }
 
 SceneContent describe_scene(const RenderedScene& scene, const std::vector<std::string>& names,

@@ -70,17 +70,11 @@ struct RenderedScene {
 /// the same.
 RenderedScene render_scene(const SceneLayout& layout, const std::vector<int>& catalog_ids, Rng& r);
 
-/// A close view of `scene`'s object `object` (an index into `scene.objects` with visible pixels), as photos frame
-/// one thing: the square around its visible box with `margin` x its larger side added on each side (at least a
-/// quarter of the scene, at most the whole scene, shifted inside it), resized to the scene's size (image:
-/// bilinear, label: nearest). The objects' visible pixels and boxes are those of their class inside their
-/// clipped box in the view.
-RenderedScene frame_object(const RenderedScene& scene, size_t object, double margin);
-
 /// A close-up (`SyntheticOptions::object_views`, `synthetic_object_crop`): a scene of the background
 /// `ground_id` and one object `object_id` (catalogue indices), drawn large (circumradius 20-32 % of the size, 1.5
-/// radii from the borders) with `layout`'s size and noise, framed by `frame_object` with a 25 % margin. Label
-/// values: 0 the background, 1 the object.
+/// radii from the borders) with `layout`'s size and noise, cropped to the square around it with a 25 % margin on
+/// each side and resized back to the size (image: bilinear, label: nearest). Label values: 0 the background, 1
+/// the object.
 RenderedScene render_close_up(const SceneLayout& layout, int ground_id, int object_id, Rng& r);
 
 /// The visible content of `scene` (`visible_pixel_threshold`): backgrounds by area, objects in drawing

@@ -232,7 +232,7 @@ TEST(Synthetic, GeometryVariantsDifferOnlyInGeometry) {
   EXPECT_THROW(SyntheticDataset{o}, pat::Error);
 }
 
-TEST(Synthetic, ObjectViewsFrameOneObjectOfTheScene) {
+TEST(Synthetic, ObjectViewsAreCloseUpsOfOneObject) {
   SyntheticOptions o;
   o.num_images = 60;
   o.image_size = 48;
