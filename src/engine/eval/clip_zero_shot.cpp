@@ -1,9 +1,11 @@
 #include "pat/engine/eval/clip_zero_shot.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "pat/core/error.h"
 #include "pat/engine/eval/evaluator.h"
+#include "pat/engine/eval/metrics.h"
 #include "pat/model/seg_model.h"
 
 namespace pat::engine {
@@ -38,6 +40,50 @@ torch::Tensor embed_texts(clip::ClipModelImpl& model, const clip::Tokenizer& tok
   return torch::cat(rows);
 }
 
+/// The prompts of `classes`: `prompt` with "{}" replaced by each name.
+std::vector<std::string> class_prompts(const std::string& prompt, const std::vector<std::string>& classes) {
+  const auto slot = prompt.find("{}");
+  PAT_CHECK(slot != std::string::npos, "zero-shot check: the prompt \"", prompt, "\" has no {} for the class");
+  std::vector<std::string> prompts;
+  for (const auto& c : classes) prompts.push_back(std::string(prompt).replace(slot, 2, c));
+  return prompts;
+}
+
+/// Dense zero-shot segmentation of `images` over `classes` scored against `labels` (class positions).
+SegMetrics dense_zero_shot(clip::ClipModelImpl& model, const clip::Tokenizer& tokenizer,
+                           const std::vector<cv::Mat>& images, const std::vector<cv::Mat>& labels,
+                           const std::vector<std::string>& classes, const ClipZeroShotOptions& options) {
+  namespace F = torch::nn::functional;
+  const auto text = embed_texts(model, tokenizer, class_prompts(options.prompt, classes), options.batch_size);
+  const int64_t size = model.architecture().image_resolution;
+  ConfusionMatrix confusion(int64_t(classes.size()));
+  for (size_t i = 0; i < images.size(); i += size_t(options.batch_size)) {
+    std::vector<torch::Tensor> batch, truth;
+    for (size_t j = i; j < std::min(images.size(), i + size_t(options.batch_size)); ++j) {
+      batch.push_back(image_tensor(images[j]));
+      truth.push_back(torch::from_blob(labels[j].data, {labels[j].rows, labels[j].cols}, torch::kInt32).clone());
+    }
+    auto x = model::normalize_model_input(torch::stack(batch).to(model_device(model)), size);
+    auto dense = F::normalize(model.encode_image_dense(x).dense, F::NormalizeFuncOptions().dim(1));  // [B, E, h, w]
+    auto scores = torch::einsum("behw,ce->bchw", {dense, text});
+    scores = F::interpolate(scores, F::InterpolateFuncOptions()
+                                        .size(std::vector<int64_t>{labels[i].rows, labels[i].cols})
+                                        .mode(torch::kBilinear)
+                                        .align_corners(false));
+    confusion.update(scores.argmax(1).to(torch::kCPU), torch::stack(truth));
+  }
+  return confusion.compute();
+}
+
+/// Mean of the non-NaN entries of `values` at the positions `keep` selects (NaN when none).
+double mean_where(const std::vector<double>& values, const std::vector<bool>& keep) {
+  double sum = 0;
+  int64_t count = 0;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (keep[i] && !std::isnan(values[i])) sum += values[i], ++count;
+  return count > 0 ? sum / double(count) : std::nan("");
+}
+
 double percent(int64_t hits, int64_t total) { return total > 0 ? 100.0 * double(hits) / double(total) : 0.0; }
 
 }  // namespace
@@ -52,11 +98,12 @@ ClipZeroShot evaluate_clip_zero_shot(clip::ClipModelImpl& model, const clip::Tok
   data::SyntheticOptions scene_options = options.scenes;
   scene_options.captions = true;
   const data::SyntheticDataset scenes(scene_options);
-  std::vector<cv::Mat> images;
+  std::vector<cv::Mat> images, labels;
   std::vector<std::string> captions;
   for (size_t i = 0; i < scenes.size(); ++i) {
     auto s = scenes.get(i);
     images.push_back(s.image);
+    labels.push_back(s.label);
     captions.push_back(s.caption);
   }
   const auto similarity = embed_images(model, images, options.batch_size)
@@ -72,14 +119,22 @@ ClipZeroShot evaluate_clip_zero_shot(clip::ClipModelImpl& model, const clip::Tok
   out.image_to_text_r1 = percent(i2t, out.scenes);
   out.text_to_image_r1 = percent(t2i, out.scenes);
 
+  // Dense zero-shot segmentation of the same scenes over all their classes.
+  const auto dense = dense_zero_shot(model, tokenizer, images, labels, scenes.class_names(), options);
+  std::vector<bool> is_object(scenes.class_names().size());
+  const auto objects = data::synthetic_object_classes(scenes.class_names());
+  for (size_t c = 0; c < is_object.size(); ++c)
+    is_object[c] = std::count(objects.begin(), objects.end(), scenes.class_names()[c]) > 0;
+  std::vector<bool> is_background(is_object.size());
+  std::transform(is_object.begin(), is_object.end(), is_background.begin(), [](bool o) { return !o; });
+  out.dense_miou = dense.miou;
+  out.dense_background_miou = mean_where(dense.iou, is_background);
+  out.dense_object_miou = mean_where(dense.iou, is_object);
+
   // Zero-shot classification of single-object crops.
   const auto classes = data::synthetic_object_classes(options.scenes.classes);
   PAT_CHECK(!classes.empty(), "zero-shot check: the scene classes hold no object class");
-  std::vector<std::string> prompts;
-  const auto slot = options.prompt.find("{}");
-  PAT_CHECK(slot != std::string::npos, "zero-shot check: the prompt \"", options.prompt, "\" has no {} for the class");
-  for (const auto& c : classes) prompts.push_back(std::string(options.prompt).replace(slot, 2, c));
-  const auto text = embed_texts(model, tokenizer, prompts, options.batch_size);
+  const auto text = embed_texts(model, tokenizer, class_prompts(options.prompt, classes), options.batch_size);
   std::vector<cv::Mat> crops;
   std::vector<int64_t> truth;
   for (int64_t i = 0; i < options.num_crops; ++i) {

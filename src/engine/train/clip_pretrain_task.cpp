@@ -82,8 +82,8 @@ class ClipPretrainTask : public TrainTask {
   bool has_validation() const override { return config_.train.eval_period > 0; }
   std::string score_key() const override { return "zero_shot_acc"; }
   std::vector<std::string> plot_keys() const override {
-    return {"zero_shot_acc", "zero_shot_colour_acc", "zero_shot_geometry_acc", "retrieval_i2t_R@1",
-            "retrieval_t2i_R@1"};
+    return {"zero_shot_acc",     "zero_shot_colour_acc", "zero_shot_geometry_acc",
+            "retrieval_i2t_R@1", "retrieval_t2i_R@1",    "dense_mIoU"};
   }
 
   TaskValidation validate(bool /*final_pass*/, Communicator& /*comm*/) override {
@@ -94,12 +94,17 @@ class ClipPretrainTask : public TrainTask {
                  {"zero_shot_colour_acc", z.colour_accuracy},
                  {"zero_shot_geometry_acc", z.geometry_accuracy},
                  {"retrieval_i2t_R@1", z.image_to_text_r1},
-                 {"retrieval_t2i_R@1", z.text_to_image_r1}};
+                 {"retrieval_t2i_R@1", z.text_to_image_r1},
+                 {"dense_mIoU", z.dense_miou},
+                 {"dense_background_mIoU", z.dense_background_miou},
+                 {"dense_object_mIoU", z.dense_object_miou}};
     v.summary = fmt::format(
         "zero-shot accuracy {:.2f} (colour right {:.2f}, geometry right {:.2f}; {} crops, {} object classes); "
-        "caption retrieval R@1 image->text {:.2f}, text->image {:.2f} ({} held-out scenes)",
+        "caption retrieval R@1 image->text {:.2f}, text->image {:.2f}; dense zero-shot mIoU {:.2f} (backgrounds "
+        "{:.2f}, "
+        "objects {:.2f}) ({} held-out scenes)",
         z.accuracy, z.colour_accuracy, z.geometry_accuracy, z.crops, z.classes, z.image_to_text_r1, z.text_to_image_r1,
-        z.scenes);
+        z.dense_miou, z.dense_background_miou, z.dense_object_miou, z.scenes);
     return v;
   }
 

@@ -11,6 +11,7 @@
 #include "pat/core/error.h"
 #include "pat/core/safetensors.h"
 #include "pat/engine/datasets.h"
+#include "pat/engine/eval/clip_zero_shot.h"
 #include "pat/engine/train/metrics_log.h"
 #include "pat/engine/train/trainer.h"
 #include "pat/model/clip_setup.h"
@@ -70,8 +71,8 @@ TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
     if (r.contains("logit_scale")) EXPECT_LE(r["logit_scale"].get<double>(), 100.0 + 1e-3);
     if (!r.contains("zero_shot_acc")) continue;
     accuracies.push_back(r["zero_shot_acc"].get<double>());
-    for (const char* key :
-         {"retrieval_i2t_R@1", "retrieval_t2i_R@1", "zero_shot_colour_acc", "zero_shot_geometry_acc"}) {
+    for (const char* key : {"retrieval_i2t_R@1", "retrieval_t2i_R@1", "zero_shot_colour_acc", "zero_shot_geometry_acc",
+                            "dense_mIoU", "dense_background_mIoU", "dense_object_mIoU"}) {
       ASSERT_TRUE(r.contains(key)) << key;
       EXPECT_GE(r[key].get<double>(), 0.0);
       EXPECT_LE(r[key].get<double>(), 100.0);
@@ -79,6 +80,11 @@ TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
     // A right class has the right colour and the right geometry.
     EXPECT_GE(r["zero_shot_colour_acc"].get<double>(), accuracies.back());
     EXPECT_GE(r["zero_shot_geometry_acc"].get<double>(), accuracies.back());
+    // The mIoU over all classes averages those of the backgrounds and the objects.
+    const double dense = r["dense_mIoU"].get<double>(), grounds = r["dense_background_mIoU"].get<double>(),
+                 objects = r["dense_object_mIoU"].get<double>();
+    EXPECT_GE(dense, std::min(grounds, objects) - 1e-9);
+    EXPECT_LE(dense, std::max(grounds, objects) + 1e-9);
   }
   ASSERT_EQ(accuracies.size(), 2u);
   EXPECT_DOUBLE_EQ(result.best_score, std::max(accuracies[0], accuracies[1]));
@@ -96,6 +102,45 @@ TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
     ASSERT_TRUE(written.count(name)) << name;
     EXPECT_TRUE(torch::equal(value, written.at(name))) << name;
   }
+}
+
+TEST(ClipZeroShot, DenseCheckScoresCatSegFeaturesAgainstTheSceneLabels) {
+  // With the image projection zeroed, every dense feature is 0 and every class ties: each pixel takes the first
+  // scene class (sky). Its IoU is then its share of the pixels; every other class present scores 0.
+  const auto config = pretrain_config("unused", {"model.clip.image_size=32"});
+  pat::clip::ClipModel model(pat::model::custom_clip_architecture(config.model.clip));
+  {
+    torch::NoGradGuard no_grad;
+    model->visual->proj.zero_();
+  }
+  pat::engine::ClipZeroShotOptions options;
+  options.scenes.num_images = 6;
+  options.scenes.image_size = 32;
+  options.scenes.seed = 3;
+  options.num_crops = 4;
+  const auto result = pat::engine::evaluate_clip_zero_shot(*model, pat::clip::Tokenizer::byte_level(), options);
+
+  const pat::data::SyntheticDataset scenes(options.scenes);
+  const auto& classes = scenes.class_names();
+  ASSERT_EQ(classes[0], "sky");
+  std::vector<int64_t> area(classes.size(), 0);
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    const auto label = scenes.get(i).label;
+    for (int y = 0; y < label.rows; ++y)
+      for (int x = 0; x < label.cols; ++x) ++area[size_t(label.at<int32_t>(y, x))];
+  }
+  int64_t total = 0, present = 0, grounds = 0;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    total += area[c];
+    present += area[c] > 0;
+    grounds += area[c] > 0 && c < 8;  // the catalogue's 8 backgrounds come first
+  }
+  ASSERT_GT(area[0], 0) << "no sky in the scenes: pick another seed";
+  const double sky = 100.0 * double(area[0]) / double(total);
+  EXPECT_NEAR(result.dense_miou, sky / double(present), 1e-6);
+  EXPECT_NEAR(result.dense_background_miou, sky / double(grounds), 1e-6);
+  EXPECT_NEAR(result.dense_object_miou, 0.0, 1e-9);
+  EXPECT_EQ(result.scenes, 6);
 }
 
 TEST(ClipPretrain, ResumeReproducesAnUninterruptedRun) {
