@@ -75,12 +75,12 @@ SegMetrics dense_zero_shot(clip::ClipModelImpl& model, const clip::Tokenizer& to
   return confusion.compute();
 }
 
-/// Mean of the non-NaN entries of `values` at the positions `keep` selects (NaN when none).
-double mean_where(const std::vector<double>& values, const std::vector<bool>& keep) {
+/// Mean of the non-NaN entries of `values` at the positions where `mask` equals `selected` (NaN when none).
+double mean_where(const std::vector<double>& values, const std::vector<bool>& mask, bool selected) {
   double sum = 0;
   int64_t count = 0;
   for (size_t i = 0; i < values.size(); ++i)
-    if (keep[i] && !std::isnan(values[i])) sum += values[i], ++count;
+    if (mask[i] == selected && !std::isnan(values[i])) sum += values[i], ++count;
   return count > 0 ? sum / double(count) : std::nan("");
 }
 
@@ -121,15 +121,13 @@ ClipZeroShot evaluate_clip_zero_shot(clip::ClipModelImpl& model, const clip::Tok
 
   // Dense zero-shot segmentation of the same scenes over all their classes.
   const auto dense = dense_zero_shot(model, tokenizer, images, labels, scenes.class_names(), options);
-  std::vector<bool> is_object(scenes.class_names().size());
   const auto objects = data::synthetic_object_classes(scenes.class_names());
-  for (size_t c = 0; c < is_object.size(); ++c)
-    is_object[c] = std::count(objects.begin(), objects.end(), scenes.class_names()[c]) > 0;
-  std::vector<bool> is_background(is_object.size());
-  std::transform(is_object.begin(), is_object.end(), is_background.begin(), [](bool o) { return !o; });
+  std::vector<bool> is_object;
+  for (const auto& name : scenes.class_names())
+    is_object.push_back(std::count(objects.begin(), objects.end(), name) > 0);
   out.dense_miou = dense.miou;
-  out.dense_background_miou = mean_where(dense.iou, is_background);
-  out.dense_object_miou = mean_where(dense.iou, is_object);
+  out.dense_background_miou = mean_where(dense.iou, is_object, false);
+  out.dense_object_miou = mean_where(dense.iou, is_object, true);
 
   // Zero-shot classification of single-object crops.
   const auto classes = data::synthetic_object_classes(options.scenes.classes);
