@@ -13,14 +13,20 @@ namespace {
 
 torch::Device model_device(const clip::ClipModelImpl& model) { return model.positional_embedding.device(); }
 
+/// RGB uint8 images [begin, end) as one model input batch (on the model's device, resized and normalised).
+torch::Tensor model_input(const clip::ClipModelImpl& model, const std::vector<cv::Mat>& images, size_t begin,
+                          size_t end) {
+  std::vector<torch::Tensor> batch;
+  for (size_t j = begin; j < end; ++j) batch.push_back(image_tensor(images[j]));
+  return model::normalize_model_input(torch::stack(batch).to(model_device(model)),
+                                      model.architecture().image_resolution);
+}
+
 /// L2-normalised image embeddings of RGB uint8 images, in batches.
 torch::Tensor embed_images(clip::ClipModelImpl& model, const std::vector<cv::Mat>& images, int64_t batch_size) {
-  const int64_t size = model.architecture().image_resolution;
   std::vector<torch::Tensor> rows;
   for (size_t i = 0; i < images.size(); i += size_t(batch_size)) {
-    std::vector<torch::Tensor> batch;
-    for (size_t j = i; j < std::min(images.size(), i + size_t(batch_size)); ++j) batch.push_back(image_tensor(images[j]));
-    auto x = model::normalize_model_input(torch::stack(batch).to(model_device(model)), size);
+    auto x = model_input(model, images, i, std::min(images.size(), i + size_t(batch_size)));
     rows.push_back(torch::nn::functional::normalize(model.encode_image(x), torch::nn::functional::NormalizeFuncOptions().dim(-1)));
   }
   return torch::cat(rows);
@@ -55,15 +61,13 @@ SegMetrics dense_zero_shot(clip::ClipModelImpl& model, const clip::Tokenizer& to
                            const std::vector<std::string>& classes, const ClipZeroShotOptions& options) {
   namespace F = torch::nn::functional;
   const auto text = embed_texts(model, tokenizer, class_prompts(options.prompt, classes), options.batch_size);
-  const int64_t size = model.architecture().image_resolution;
   ConfusionMatrix confusion(int64_t(classes.size()));
   for (size_t i = 0; i < images.size(); i += size_t(options.batch_size)) {
-    std::vector<torch::Tensor> batch, truth;
-    for (size_t j = i; j < std::min(images.size(), i + size_t(options.batch_size)); ++j) {
-      batch.push_back(image_tensor(images[j]));
+    const size_t end = std::min(images.size(), i + size_t(options.batch_size));
+    std::vector<torch::Tensor> truth;
+    for (size_t j = i; j < end; ++j)
       truth.push_back(torch::from_blob(labels[j].data, {labels[j].rows, labels[j].cols}, torch::kInt32).clone());
-    }
-    auto x = model::normalize_model_input(torch::stack(batch).to(model_device(model)), size);
+    auto x = model_input(model, images, i, end);
     auto dense = F::normalize(model.encode_image_dense(x).dense, F::NormalizeFuncOptions().dim(1));  // [B, E, h, w]
     auto scores = torch::einsum("behw,ce->bchw", {dense, text});
     scores = F::interpolate(scores, F::InterpolateFuncOptions()
