@@ -72,7 +72,8 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& image) {
   return torch::matmul(layer_norm_fp32(ln_post, x.select(1, 0)), proj);
 }
 
-VisionFeatures VisionTransformerImpl::features(const torch::Tensor& image, const std::vector<int64_t>& taps) {
+VisionFeatures VisionTransformerImpl::features(const torch::Tensor& image, const std::vector<int64_t>& taps,
+                                               bool embedding) {
   const int64_t layers = options_.layers;
   for (int64_t t : taps)
     PAT_CHECK(t >= 0 && t < layers, "CLIP vision features: tap block ", t, " out of range [0, ", layers, ")");
@@ -84,12 +85,14 @@ VisionFeatures VisionTransformerImpl::features(const torch::Tensor& image, const
     return tokens.narrow(1, 1, gh * gw).transpose(1, 2).reshape({b, tokens.size(2), gh, gw});
   };
   std::vector<torch::Tensor> outputs(static_cast<size_t>(layers));
+  VisionFeatures result;
   for (int64_t i = 0; i < layers; ++i) {
     auto block = transformer->block(i);
+    if (i == layers - 1 && embedding)
+      result.embedding = torch::matmul(layer_norm_fp32(ln_post, block->forward(x).select(1, 0)), proj);
     x = (i == layers - 1) ? block->forward_dense(x) : block->forward(x);
     if (std::find(taps.begin(), taps.end(), i) != taps.end()) outputs[static_cast<size_t>(i)] = x;
   }
-  VisionFeatures result;
   result.dense = to_map(torch::matmul(layer_norm_fp32(ln_post, x), proj));
   for (int64_t t : taps) result.taps.push_back(to_map(outputs[static_cast<size_t>(t)]));
   return result;

@@ -390,6 +390,8 @@ void describe_pretrain(Fields& f, PretrainConfig& c) {
   f.number("logit_scale_max", c.logit_scale_max, Bound::kPositive);
   f.integer("val_scenes", c.val_scenes, Bound::kPositive);
   f.integer("val_crops", c.val_crops, Bound::kPositive);
+  f.integer("window_captions", c.window_captions, Bound::kNonNegative);
+  f.number("window_loss_weight", c.window_loss_weight, Bound::kNonNegative);
 }
 
 void describe_config(Fields& f, Config& c) {

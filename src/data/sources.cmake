@@ -9,5 +9,6 @@ set(PAT_DATA_SOURCES
   data/synthetic.cpp
   data/synthetic_crop.cpp
   data/captions.cpp
+  data/window_captions.cpp
   data/prepare.cpp
 )

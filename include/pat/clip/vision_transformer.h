@@ -29,6 +29,7 @@ struct VisionTransformerOptions {
 struct VisionFeatures {
   torch::Tensor dense;  ///< [B, E, h, w]: dense last block, ln_post and proj on every patch token (unnormalized)
   std::vector<torch::Tensor> taps;  ///< per requested block, its raw output without the CLS token: [B, W, h, w]
+  torch::Tensor embedding;          ///< [B, E]: the image embedding (`forward`), when asked for; else undefined
 };
 
 /// Parameters: `conv1.weight` [W,3,P,P] (no bias), `class_embedding` [W], `positional_embedding` [G²+1, W],
@@ -45,8 +46,9 @@ class VisionTransformerImpl : public torch::nn::Module {
   /// Segmentation features in one pass: blocks 0..L-2 standard, the last block in dense mode, then
   /// ln_post and proj on all tokens; `taps` are block indices in [0, layers) whose raw residual-stream
   /// outputs are returned (the last index gives the dense-mode block output, before ln_post), in the order
-  /// given. image: [B, 3, H, W] with H = h·P, W = w·P.
-  VisionFeatures features(const torch::Tensor& image, const std::vector<int64_t>& taps = {});
+  /// given. image: [B, 3, H, W] with H = h·P, W = w·P. With `embedding`, the last block also runs in its
+  /// standard mode and the image embedding (`forward`'s) comes along, sharing blocks 0..L-2.
+  VisionFeatures features(const torch::Tensor& image, const std::vector<int64_t>& taps = {}, bool embedding = false);
 
   /// The positional embedding for an h x w patch grid: the stored one when h = w = G, otherwise the G x G
   /// patch part resized bicubically (align_corners=false) with the CLS entry kept first. [h·w+1, W].

@@ -172,6 +172,8 @@ struct PretrainConfig {
   double logit_scale_max = 100.0;        ///< exp(logit_scale) is clamped to this after every step (OpenAI: 100)
   int64_t val_scenes = 256;              ///< held-out captioned scenes: caption retrieval R@1
   int64_t val_crops = 480;               ///< held-out single-object crops: zero-shot accuracy over the object classes
+  int64_t window_captions = 0;  ///< captioned windows per training image for the window loss; 0: image captions only
+  double window_loss_weight = 1.0;  ///< weight of the window loss against the image-caption loss
 };
 
 /// `eval:` the evaluation protocol (CATSEG.md §2).

@@ -1,5 +1,6 @@
 #include "pat/engine/train/clip_pretrain_task.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "pat/clip/contrastive_loss.h"
@@ -8,6 +9,7 @@
 #include "pat/core/log.h"
 #include "pat/core/safetensors.h"
 #include "pat/data/synthetic.h"
+#include "pat/data/window_captions.h"
 #include "pat/engine/datasets.h"
 #include "pat/engine/eval/clip_zero_shot.h"
 #include "pat/model/clip_setup.h"
@@ -39,6 +41,10 @@ class ClipPretrainTask : public TrainTask {
     held_out_.scenes.captions = true;
     held_out_.scenes.num_images = config.pretrain.val_scenes;
     held_out_.num_crops = config.pretrain.val_crops;
+    class_names_ = train_set_->class_names();
+    const auto objects = data::synthetic_object_classes(class_names_);
+    for (const auto& name : class_names_)
+      is_background_.push_back(std::find(objects.begin(), objects.end(), name) == objects.end());
   }
 
   torch::nn::Module& module() override { return *model_; }
@@ -62,14 +68,26 @@ class ClipPretrainTask : public TrainTask {
     for (size_t i = 0; i < batch.captions.size(); ++i)
       PAT_CHECK(!batch.captions[i].empty(), "pat_clip pretrain: sample ", batch.names[i], " has no caption");
     const auto& a = model_->architecture();
+    const int64_t b = batch.images.size(0);
     auto images = model::normalize_model_input(batch.images.to(device), a.image_resolution);
-    auto ids = tokenizer_->tokenize_batch(batch.captions, a.context_length, /*truncate=*/true).to(device);
-    auto logits = model_->forward(images, ids).to(torch::kFloat32);  // [B images, B captions]
-    auto target = torch::arange(logits.size(0), torch::TensorOptions().dtype(torch::kLong).device(device));
+    const auto windows = draw_windows(batch);
+    std::vector<std::string> texts = batch.captions;  // the images' captions, then the windows'
+    for (const auto& w : windows) texts.push_back(w.window.caption);
+    auto text = model_->encode_text(tokenizer_->tokenize_batch(texts, a.context_length, /*truncate=*/true).to(device));
+    auto vision = windows.empty() ? clip::VisionFeatures{} : model_->visual->features(images, {}, /*embedding=*/true);
+    auto image_embeds = windows.empty() ? model_->encode_image(images) : vision.embedding;
+    auto logits = model_->logits(image_embeds, text.narrow(0, 0, b)).to(torch::kFloat32);  // [B images, B captions]
     TaskStep step;
     step.losses["contrastive"] = clip::contrastive_loss(logits);
     step.stats["logit_scale"] = model_->logit_scale.exp().item<double>();
-    step.stats["batch_acc"] = logits.argmax(1).eq(target).to(torch::kFloat32).mean().item<double>();
+    step.stats["batch_acc"] = matched_fraction(logits);
+    if (!windows.empty()) {
+      auto window_logits =
+          model_->logits(pool_windows(vision.dense, windows), text.narrow(0, b, int64_t(windows.size())))
+              .to(torch::kFloat32);  // [N windows, N captions]
+      step.losses["window"] = config_.pretrain.window_loss_weight * clip::contrastive_loss(window_logits);
+      step.stats["window_acc"] = matched_fraction(window_logits);
+    }
     return step;
   }
 
@@ -116,11 +134,58 @@ class ClipPretrainTask : public TrainTask {
   }
 
  private:
+  struct BatchWindow {
+    int64_t image = 0;  // index in the batch
+    data::CaptionedWindow window;
+  };
+
+  /// `pretrain.window_captions` captioned windows of each image, a function of (seed, epoch, index) as the
+  /// loader's augmentations are, so a resumed run draws the same ones.
+  std::vector<BatchWindow> draw_windows(const data::Batch& batch) const {
+    std::vector<BatchWindow> out;
+    const size_t b = size_t(batch.images.size(0));
+    if (config_.pretrain.window_captions <= 0) return out;
+    PAT_CHECK(batch.labels.defined() && batch.epochs.size() == b && batch.indices.size() == b,
+              "pat_clip pretrain: window captions need the batch's label maps, epochs and indices");
+    for (size_t i = 0; i < b; ++i) {
+      auto r = data::Rng::for_sample(config_.runtime.seed ^ 0x57A1D0Full, batch.epochs[i], batch.indices[i]);
+      for (auto& w : data::draw_captioned_windows(batch.labels[int64_t(i)], model_->architecture().vision_patch_size,
+                                                  config_.pretrain.window_captions, class_names_, is_background_, r))
+        out.push_back({int64_t(i), std::move(w)});
+    }
+    return out;
+  }
+
+  /// Each window's dense features averaged over its patches: dense [B, E, h, w] -> [N, E].
+  static torch::Tensor pool_windows(const torch::Tensor& dense, const std::vector<BatchWindow>& windows) {
+    const int64_t n = int64_t(windows.size());
+    auto weights = torch::zeros({n, dense.size(2), dense.size(3)});
+    std::vector<int64_t> images;
+    for (int64_t k = 0; k < n; ++k) {
+      const auto& w = windows[size_t(k)].window;
+      weights[k].slice(0, w.top, w.top + w.size).slice(1, w.left, w.left + w.size).fill_(1.0 / double(w.size * w.size));
+      images.push_back(windows[size_t(k)].image);
+    }
+    auto per_window = dense.flatten(2).index_select(0, torch::tensor(images).to(dense.device()));  // [N, E, h*w]
+    return torch::einsum("nel,nl->ne", {per_window, weights.flatten(1).to(dense.device(), dense.scalar_type())});
+  }
+
+  /// The fraction of rows of square logits whose largest entry is on the diagonal.
+  static double matched_fraction(const torch::Tensor& logits) {
+    return logits.argmax(1)
+        .eq(torch::arange(logits.size(0), logits.device()))
+        .to(torch::kFloat32)
+        .mean()
+        .item<double>();
+  }
+
   const Config& config_;
   std::shared_ptr<const clip::Tokenizer> tokenizer_;
   clip::ClipModel model_{nullptr};
   std::shared_ptr<data::SyntheticDataset> train_set_;
   ClipZeroShotOptions held_out_;
+  std::vector<std::string> class_names_;  // the training scenes' classes, for the window captions
+  std::vector<bool> is_background_;
 };
 
 }  // namespace

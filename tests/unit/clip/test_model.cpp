@@ -67,6 +67,17 @@ TEST(ClipModel, DenseFeaturesAndTapsAtInterpolatedResolution) {
   EXPECT_TENSOR_CLOSE(f.taps[1], golden("tap48_0.npy"), kRtol, kAtol);
 }
 
+TEST(ClipModel, DenseFeaturesCanBringTheImageEmbeddingAlongInOnePass) {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model();
+  auto f = model->visual->features(golden("image32.npy"), {0}, /*embedding=*/true);
+  EXPECT_TENSOR_CLOSE(f.embedding, golden("encode_image.npy"), kRtol, kAtol);
+  EXPECT_TENSOR_CLOSE(f.dense, golden("dense32.npy"), kRtol, kAtol);
+  ASSERT_EQ(f.taps.size(), 1u);
+  EXPECT_TENSOR_CLOSE(f.taps[0], golden("tap32_0.npy"), kRtol, kAtol);
+  EXPECT_FALSE(model->encode_image_dense(golden("image32.npy")).embedding.defined());
+}
+
 TEST(ClipModel, DenseFeaturesOnANonSquareInput) {
   torch::NoGradGuard no_grad;
   auto model = tiny_model();

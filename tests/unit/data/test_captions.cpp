@@ -8,6 +8,7 @@
 #include "pat/core/error.h"
 #include "pat/data/captions.h"
 #include "pat/data/synthetic.h"
+#include "pat/data/window_captions.h"
 #include "test_support.h"
 
 using namespace pat::data;
@@ -192,4 +193,103 @@ TEST(Captions, SceneCaptionsNameVisibleClassesAndEveryWord) {
   }
   for (const auto* list : {&kCaptionColours, &kCaptionGeometries, &kCaptionBackgrounds})
     for (const auto& w : *list) EXPECT_TRUE(words.count(w)) << "no caption says '" << w << "'";
+}
+
+TEST(WindowCaptions, DescribeLabelWindowNamesWhatTheWindowShows) {
+  // 8 x 8: sky on the left half, grass on the right, a 2 x 2 red star at rows/columns 1-2, an ignored bottom row.
+  auto label = torch::zeros({8, 8}, torch::kLong);
+  label.slice(1, 4, 8).fill_(1);
+  label.slice(0, 1, 3).slice(1, 1, 3).fill_(2);
+  label[7].fill_(255);
+  const std::vector<std::string> names = {"sky", "grass", "red star"};
+  const std::vector<bool> grounds = {true, true, false};
+  auto window = [&](int64_t y0, int64_t y1, int64_t x0, int64_t x1) {
+    return describe_label_window(label, y0, y1, x0, x1, names, grounds);
+  };
+  auto top_left = window(0, 4, 0, 4);
+  EXPECT_EQ(top_left.backgrounds, std::vector<std::string>{"sky"});
+  EXPECT_EQ(top_left.objects, std::vector<std::string>{"red star"});
+  auto right = window(0, 7, 4, 8);
+  EXPECT_EQ(right.backgrounds, std::vector<std::string>{"grass"});
+  EXPECT_TRUE(right.objects.empty());
+  // Whole map (56 labelled of 64): grass 28 before sky 24; the star's 4 pixels reach 5 % of 64 (4).
+  auto whole = window(0, 8, 0, 8);
+  EXPECT_EQ(whole.backgrounds, (std::vector<std::string>{"grass", "sky"}));
+  EXPECT_EQ(whole.objects, std::vector<std::string>{"red star"});
+  // One star pixel in a 5 x 5 window is under 5 %; a window of the star alone names it alone.
+  EXPECT_TRUE(window(2, 7, 2, 7).objects.empty());
+  auto star = window(1, 3, 1, 3);
+  EXPECT_TRUE(star.backgrounds.empty());
+  EXPECT_EQ(star.objects, std::vector<std::string>{"red star"});
+  // Only ignored pixels: nothing to name.
+  auto ignored = window(7, 8, 0, 8);
+  EXPECT_TRUE(ignored.backgrounds.empty() && ignored.objects.empty());
+  EXPECT_THROW(window(0, 9, 0, 4), pat::Error);
+  EXPECT_THROW(window(4, 4, 0, 4), pat::Error);
+  EXPECT_THROW(describe_label_window(label, 0, 4, 0, 4, names, {true, true}), pat::Error);
+  EXPECT_THROW(describe_label_window(label.to(torch::kFloat32), 0, 4, 0, 4, names, grounds), pat::Error);
+}
+
+TEST(WindowCaptions, DrawnWindowsLieOnThePatchGridAndTheirCaptionsNameOnlyTheirContent) {
+  SyntheticOptions o;
+  o.image_size = 48;
+  o.num_images = 4;
+  o.seed = 11;
+  const SyntheticDataset scenes(o);
+  const auto& names = scenes.class_names();
+  const auto objects = synthetic_object_classes(names);
+  std::vector<bool> grounds;
+  for (const auto& n : names) grounds.push_back(!contains(objects, n));
+  std::set<int64_t> sizes;
+  int with_object = 0, total = 0, holds_object = 0;
+  double uniform_rate = 0;  // the mean over the images
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    const cv::Mat mat = scenes.get(i).label;
+    const auto label = torch::from_blob(mat.data, {mat.rows, mat.cols}, torch::kInt32).clone();
+    const auto centres = label.slice(0, 2, 48, 4).slice(1, 2, 48, 4);  // the class at each patch centre
+    for (int64_t size = 3; size <= 8; ++size) {                        // sizes are uniform, then positions
+      double holding = 0, placements = 0;
+      for (int64_t top = 0; top + size <= 12; ++top)
+        for (int64_t left = 0; left + size <= 12; ++left, ++placements)
+          holding += (centres.slice(0, top, top + size).slice(1, left, left + size) >= 8).any().item<bool>();
+      uniform_rate += holding / placements / 6.0 / double(scenes.size());
+    }
+    Rng r(i), again(i);
+    const auto windows = draw_captioned_windows(label, 4, 100, names, grounds, r);
+    ASSERT_EQ(windows.size(), 100u);  // no ignored pixels: every window has a caption
+    const auto repeat = draw_captioned_windows(label, 4, 100, names, grounds, again);
+    for (size_t k = 0; k < windows.size(); ++k) {
+      const auto& w = windows[k];
+      ++total;
+      sizes.insert(w.size);
+      EXPECT_GE(w.size, 3);  // a quarter to two thirds of the 12-patch grid
+      EXPECT_LE(w.size, 8);
+      EXPECT_GE(w.top, 0);
+      EXPECT_GE(w.left, 0);
+      EXPECT_LE(w.top + w.size, 12);
+      EXPECT_LE(w.left + w.size, 12);
+      EXPECT_EQ(w.caption, repeat[k].caption);  // a function of the generator
+      const auto content = describe_label_window(label, w.top * 4, (w.top + w.size) * 4, w.left * 4,
+                                                 (w.left + w.size) * 4, names, grounds);
+      const CaptionMentions m = parse_caption(w.caption);
+      EXPECT_TRUE(m.stray.empty()) << w.caption;
+      for (const auto& [name, count] : m.objects) EXPECT_TRUE(contains(content.objects, name)) << w.caption;
+      for (const auto& b : m.backgrounds) EXPECT_TRUE(contains(content.backgrounds, b)) << w.caption;
+      with_object += !m.objects.empty();
+      // Does the window hold a patch whose centre pixel shows an object?
+      const auto inside = centres.slice(0, w.top, w.top + w.size).slice(1, w.left, w.left + w.size);
+      holds_object += (inside >= 8).any().item<bool>();  // the catalogue's 8 backgrounds come first
+    }
+  }
+  // Half of the windows are placed on an object patch: they hold one at rate 0.5 + 0.5 u, where u is the rate of
+  // uniformly placed windows (counted exactly over every size and position); the midpoint tells the two apart.
+  EXPECT_GT(double(holds_object), double(total) * (1.0 + 3.0 * uniform_rate) / 4.0);
+  EXPECT_LT(uniform_rate, 0.8);
+  EXPECT_EQ(sizes.size(), 6u);  // every size from 3 to 8 patches occurs
+  EXPECT_GT(with_object, total / 10);
+  EXPECT_LT(with_object, total);
+  // A map of ignored pixels has no window to caption; a map off the patch grid is an error.
+  Rng r(0);
+  EXPECT_TRUE(draw_captioned_windows(torch::full({8, 8}, 255, torch::kLong), 4, 3, names, grounds, r).empty());
+  EXPECT_THROW(draw_captioned_windows(torch::zeros({10, 8}, torch::kLong), 4, 3, names, grounds, r), pat::Error);
 }

@@ -10,6 +10,7 @@
 #include "pat/clip/weights.h"
 #include "pat/core/error.h"
 #include "pat/core/safetensors.h"
+#include "pat/data/loader.h"
 #include "pat/engine/datasets.h"
 #include "pat/engine/eval/clip_zero_shot.h"
 #include "pat/engine/train/metrics_log.h"
@@ -101,6 +102,45 @@ TEST(ClipPretrain, TrainsValidatesAndWritesAClipThatTheSegmentationModelLoads) {
   for (const auto& [name, value] : pat::clip::clip_state_dict(*model->clip)) {
     ASSERT_TRUE(written.count(name)) << name;
     EXPECT_TRUE(torch::equal(value, written.at(name))) << name;
+  }
+}
+
+TEST(ClipPretrain, WindowCaptionsTrainTheDenseFeaturesThroughAWindowLoss) {
+  pat::test::TempDir dir;
+  const auto config = pretrain_config(dir.path(), {"pretrain.window_captions=2", "pretrain.window_loss_weight=0.5",
+                                                   "train.max_iter=3", "train.eval_period=0"});
+  std::vector<double> window_losses;
+  const auto result = pretrain(config, "", [&](int64_t, std::map<std::string, torch::Tensor>& terms) {
+    ASSERT_EQ(terms.size(), 2u);
+    ASSERT_TRUE(terms.count("contrastive") && terms.count("window"));
+    window_losses.push_back(terms.at("window").item<double>());
+  });
+  EXPECT_EQ(result.step, 3);
+  ASSERT_EQ(window_losses.size(), 3u);
+  // 16 windows (8 images x 2) of uniform logits would cost 0.5 * log 16; a real loss lies near it, not at 0.
+  for (double l : window_losses) {
+    EXPECT_TRUE(std::isfinite(l)) << l;
+    EXPECT_GT(l, 0.25 * std::log(16.0));
+    EXPECT_LT(l, 1.0 * std::log(16.0));
+  }
+  bool logged = false;
+  for (const auto& r : pat::engine::MetricsLog::read(dir.file("metrics.jsonl")))
+    logged |= r.contains("window_acc") && r["window_acc"].get<double>() >= 0 && r["window_acc"].get<double>() <= 1;
+  EXPECT_TRUE(logged);
+
+  // The window loss alone reaches the dense last block's value path, which the image loss never trains
+  // through its patch tokens, and the text tower.
+  auto task = pat::engine::make_clip_pretrain_task(config, dir.path(), true, true);
+  auto batch = pat::data::collate({task->train_set()->get(0), task->train_set()->get(1)});
+  EXPECT_THROW(task->forward(batch, torch::kCPU), pat::Error);  // no epochs: the loader's batches carry them
+  batch.epochs = {0, 0};
+  auto step = task->forward(batch, torch::kCPU);
+  step.losses.at("window").backward();
+  for (const auto& p : task->module().named_parameters()) {
+    if (p.key() == "visual.transformer.resblocks.2.attn.v_proj_weight" || p.key() == "text_projection") {
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
+    }
   }
 }
 
@@ -224,10 +264,10 @@ TEST(ClipPretrain, SyntheticScenesFollowTheDataConfig) {
 TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
   // The repository's pretrained CLIPs are what their configs train, and the demo's CLIP sizes are the file's.
   const std::string configs = pat::test::data_path("../../configs");
-  for (const auto& [config_file, weights_file] :
-       {std::pair{"clip_synthetic.yaml", "clip_synthetic.safetensors"},
-        std::pair{"demo.yaml", "clip_synthetic.safetensors"},
-        std::pair{"clip_closeups.yaml", "clip_closeups.safetensors"}}) {
+  for (const auto& [config_file, weights_file] : {std::pair{"clip_synthetic.yaml", "clip_synthetic.safetensors"},
+                                                  std::pair{"demo.yaml", "clip_windows.safetensors"},
+                                                  std::pair{"clip_closeups.yaml", "clip_closeups.safetensors"},
+                                                  std::pair{"clip_windows.yaml", "clip_windows.safetensors"}}) {
     const auto config = pat::load_config(configs + "/" + config_file);
     const auto weights = pat::clip::load_clip_weights(configs + "/pretrained/" + weights_file);
     EXPECT_EQ(pat::clip::infer_clip_architecture(weights, config.model.clip.head_width),
