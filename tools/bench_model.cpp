@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
   app->add_option("--top", top, "Operators listed by --profile")->check(CLI::PositiveNumber);
   app->add_option("--off", off,
                   "Turn optimisations off: tokens_last, factored_guidance, fused_attention, channels_last, "
-                  "gemm_upsampling, small_gemm, split_linear, head_conv, chunking, cpu_cache (runtime.cpu_cache_mb 0)")
+                  "gemm_upsampling, small_gemm, split_linear, head_conv, loop_gradients, chunking, cpu_cache "
+                  "(runtime.cpu_cache_mb 0)")
       ->delimiter(',');
   app->add_flag("--inference-mode", inference_mode, "Run forward and eval under c10::InferenceMode (else NoGradGuard)");
   app->add_flag("--per-view", per_view, "Sliding window: one forward per view instead of one batch of all views");

@@ -100,21 +100,26 @@ void multiply(Kernel kernel, int64_t m, int64_t n, int64_t k, const MatrixView& 
 
 }  // namespace
 
-torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
+namespace {
+
+/// Whether a, b ([..., m, k], [..., k, n], the same one or two batch dims) can go through loop_bmm.
+bool loop_applies(const torch::Tensor& a, const torch::Tensor& b) {
   const int64_t dims = a.dim();
-  std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
-  shape.back() = b.size(-1);
-  if (out.defined())
-    PAT_CHECK(out.sizes() == torch::IntArrayRef(shape) && out.stride(-1) == 1 && out.stride(-2) >= shape.back() &&
-                  out.scalar_type() == a.scalar_type() && out.device() == a.device(),
-              "catseg_bmm: expected out ", torch::IntArrayRef(shape), " with contiguous rows, got ", out.sizes(),
-              " strides ", out.strides());
-  const bool loop = catseg_fast_paths().fused_attention && !torch::GradMode::is_enabled() && a.device().is_cpu() &&
-                    (dims == 3 || dims == 4) && b.dim() == dims && a.scalar_type() == b.scalar_type() &&
-                    a.sizes().slice(0, dims - 2) == b.sizes().slice(0, dims - 2) && a.size(-1) == b.size(-2);
-  if (!loop) return out.defined() ? out.copy_(torch::matmul(a, b)) : torch::matmul(a, b);
+  return a.device().is_cpu() && b.device().is_cpu() && (dims == 3 || dims == 4) && b.dim() == dims &&
+         a.scalar_type() == b.scalar_type() && a.sizes().slice(0, dims - 2) == b.sizes().slice(0, dims - 2) &&
+         a.size(-1) == b.size(-2);
+}
+
+/// The batched product as one product per matrix spread over the intra-op threads (loop_applies(a, b); `out`
+/// undefined or as catseg_bmm takes it). Records no gradient.
+torch::Tensor loop_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
+  const int64_t dims = a.dim();
+  if (!out.defined()) {
+    std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
+    shape.back() = b.size(-1);
+    out = torch::empty(shape, a.options());
+  }
   RECORD_FUNCTION("pat::catseg_bmm", std::vector<c10::IValue>({a, b}));  // profilers see one product (FLOPs)
-  if (!out.defined()) out = torch::empty(shape, a.options());
   const int64_t inner = dims == 4 ? a.size(1) : 1;
   const int64_t total = dims == 4 ? a.size(0) * inner : a.size(0);
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -147,6 +152,43 @@ torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::
     }
   });
   return out;
+}
+
+/// loop_bmm with gradients: the backward products (dA = dC B^T, dB = A^T dC) run through loop_bmm as well.
+struct LoopProduct : torch::autograd::Function<LoopProduct> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return loop_bmm(a, b, {});
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &a = saved[0], &b = saved[1], &grad = grads[0];
+    torch::Tensor grad_a, grad_b;
+    if (ctx->needs_input_grad(0)) grad_a = catseg_bmm(grad, b.transpose(-2, -1));
+    if (ctx->needs_input_grad(1)) grad_b = catseg_bmm(a.transpose(-2, -1), grad);
+    return {grad_a, grad_b};
+  }
+};
+
+}  // namespace
+
+torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out) {
+  if (out.defined()) {
+    std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end());
+    shape.back() = b.size(-1);
+    PAT_CHECK(out.sizes() == torch::IntArrayRef(shape) && out.stride(-1) == 1 && out.stride(-2) >= shape.back() &&
+                  out.scalar_type() == a.scalar_type() && out.device() == a.device(),
+              "catseg_bmm: expected out ", torch::IntArrayRef(shape), " with contiguous rows, got ", out.sizes(),
+              " strides ", out.strides());
+  }
+  const auto& paths = catseg_fast_paths();
+  const bool records = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  if (paths.fused_attention && loop_applies(a, b)) {
+    if (!records) return loop_bmm(a, b, out);
+    if (paths.loop_gradients && !out.defined()) return LoopProduct::apply(a, b);
+  }
+  return out.defined() ? out.copy_(torch::matmul(a, b)) : torch::matmul(a, b);
 }
 
 torch::Tensor catseg_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -289,7 +331,8 @@ constexpr std::pair<const char*, bool CatSegFastPaths::*> kSwitches[] = {
     {"tokens_last", &CatSegFastPaths::tokens_last},         {"factored_guidance", &CatSegFastPaths::factored_guidance},
     {"fused_attention", &CatSegFastPaths::fused_attention}, {"channels_last", &CatSegFastPaths::channels_last},
     {"gemm_upsampling", &CatSegFastPaths::gemm_upsampling}, {"small_gemm", &CatSegFastPaths::small_gemm},
-    {"split_linear", &CatSegFastPaths::split_linear},       {"head_conv", &CatSegFastPaths::head_conv}};
+    {"split_linear", &CatSegFastPaths::split_linear},       {"head_conv", &CatSegFastPaths::head_conv},
+    {"loop_gradients", &CatSegFastPaths::loop_gradients}};
 
 }  // namespace
 

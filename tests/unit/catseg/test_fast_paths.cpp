@@ -17,7 +17,7 @@ namespace {
 CatSegFastPaths all_off() {
   CatSegFastPaths p;
   p.tokens_last = p.factored_guidance = p.fused_attention = p.channels_last = p.gemm_upsampling = p.small_gemm =
-      p.split_linear = p.head_conv = false;
+      p.split_linear = p.head_conv = p.loop_gradients = false;
   p.chunk_bytes = 0;
   return p;
 }
@@ -170,10 +170,41 @@ TEST(CatSegFastPaths, BatchedProductMatchesMatmulOnEveryLayout) {
     EXPECT_THROW(catseg_bmm(q, kv, torch::empty({3, 2, 7, 4})), pat::Error);                    // wrong shape
     EXPECT_THROW(catseg_bmm(q, kv, torch::empty({3, 2, 5, 7}).transpose(-2, -1)), pat::Error);  // strided rows
   }
-  // Gradients recorded: the plain product, which autograd can differentiate.
-  auto a = torch::randn({2, 3, 4}).requires_grad_(true);
-  torch::AutoGradMode grad(true);
-  EXPECT_TRUE(catseg_bmm(a, torch::randn({2, 4, 3})).requires_grad());
+}
+
+// While training: the per-matrix loop as an autograd function, forward and backward equal to torch::matmul's on the
+// layouts window and class attention differentiate (permuted views, transposed keys), with either operand alone
+// requiring gradients; with loop_gradients off, torch::matmul itself.
+TEST(CatSegFastPaths, BatchedProductGradientsMatchMatmul) {
+  torch::manual_seed(6);
+  auto check = [](torch::Tensor a, torch::Tensor b, bool grad_a, bool grad_b, bool loop) {
+    CatSegFastPaths paths;
+    paths.loop_gradients = loop;
+    ScopedCatSegFastPaths scoped(paths);
+    a = a.detach().requires_grad_(grad_a);
+    b = b.detach().requires_grad_(grad_b);
+    const auto weights = torch::randn(torch::matmul(a, b).sizes());
+    auto out = catseg_bmm(a, b);
+    ASSERT_TRUE(out.requires_grad());
+    EXPECT_EQ(out.grad_fn()->name().find("LoopProduct") != std::string::npos, loop) << out.grad_fn()->name();
+    auto ga = grad_a ? torch::autograd::grad({(out * weights).sum()}, {a}, {}, true)[0] : torch::Tensor();
+    auto gb = grad_b ? torch::autograd::grad({(out * weights).sum()}, {b})[0] : torch::Tensor();
+    auto a_ref = a.detach().requires_grad_(true), b_ref = b.detach().requires_grad_(true);
+    auto ref = torch::matmul(a_ref, b_ref);
+    (ref * weights).sum().backward();
+    EXPECT_TENSOR_CLOSE(out.detach(), ref.detach(), 1e-5, 1e-5);
+    if (grad_a) EXPECT_TENSOR_CLOSE(ga, a_ref.grad(), 1e-4, 1e-5);
+    if (grad_b) EXPECT_TENSOR_CLOSE(gb, b_ref.grad(), 1e-4, 1e-5);
+  };
+  auto q = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});  // [N, H, L, D] views
+  auto k = torch::randn({3, 7, 2, 5}).permute({0, 2, 1, 3});
+  for (bool loop : {true, false}) {
+    check(torch::randn({6, 7, 5}), torch::randn({6, 5, 9}), true, true, loop);
+    check(q, k.transpose(-2, -1), true, true, loop);          // scores
+    check(torch::randn({3, 2, 7, 7}), q, true, false, loop);  // attention x values, one side only
+    check(k.transpose(-2, -1), q, false, true, loop);
+    check(torch::randn({2, 200, 160}), torch::randn({2, 160, 200}), true, true, loop);  // > 4M multiply-adds
+  }
 }
 
 // The head's linear layers split over the threads (one BLAS call per block of rows, rows starting as the bias): the

@@ -42,6 +42,11 @@ struct CatSegFastPaths {
   /// and a sum over neighbours instead of oneDNN's kernel, which runs such a convolution at about 8 GFLOP/s (97 ms
   /// of a forward for 0.8 GFLOP).
   bool head_conv = true;
+  /// With fused_attention, while gradients are recorded: catseg_bmm's products as an autograd function whose forward
+  /// and backward products (dA = dC B^T, dB = A^T dC) run one per matrix spread over the intra-op threads, instead
+  /// of torch::matmul, whose CPU bmm (LibTorch 1.x without MKL) calls the BLAS once per small matrix in sequence,
+  /// forward and backward, with a select per operand.
+  bool loop_gradients = true;
   /// Without gradients, run the per-class stages (Swin rows, class-attention pixels, decoder rows) in
   /// chunks whose intermediates stay under about this many bytes, writing results in place. 0 disables
   /// chunking. Results do not depend on the chunk size.
@@ -60,11 +65,13 @@ CatSegFastPaths& catseg_fast_paths();
 int64_t catseg_chunk_items(int64_t total, int64_t bytes_per_item, torch::Device device = torch::kCPU);
 
 /// Batched matrix product a [..., m, k] x b [..., k, n] -> [..., m, n] (same batch dims, at most two).
-/// With fused_attention on, on the CPU and without gradients, the many small products of window and
+/// With fused_attention on and on the CPU, the many small products of window and
 /// class attention run as one single-threaded product per matrix spread over the intra-op threads
 /// (LibTorch 1.x's CPU bmm calls the BLAS once per matrix in sequence, each call paying a threaded
-/// dispatch); otherwise torch::matmul. `out`, when given, receives the result and is returned: [..., m, n] with
-/// contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a copy).
+/// dispatch); while gradients are recorded only with loop_gradients on and no `out` (an autograd function whose
+/// backward products run the same way); otherwise torch::matmul. `out`, when given, receives the result and is
+/// returned: [..., m, n] with contiguous rows (e.g. a permuted view of the layout the caller needs next, which saves a
+/// copy).
 torch::Tensor catseg_bmm(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor out = {});
 
 /// F::linear(x, weight, bias) of the head's layers; with `into` (contiguous, x's rows by weight's rows), the residual
@@ -93,7 +100,7 @@ bool catseg_fused_window_attention(const torch::Tensor& q, const torch::Tensor& 
                                    const torch::Tensor& mask, const torch::Tensor& out);
 
 /// Names accepted by `set_catseg_fast_path`: tokens_last, factored_guidance, fused_attention,
-/// channels_last, gemm_upsampling, small_gemm, split_linear, head_conv, chunking.
+/// channels_last, gemm_upsampling, small_gemm, split_linear, head_conv, loop_gradients, chunking.
 std::vector<std::string> catseg_fast_path_names();
 
 /// Turns one fast path on or off by name ("chunking" off sets chunk_bytes to 0, on restores the default).
