@@ -331,6 +331,7 @@ void describe_data(Fields& f, DataConfig& c) {
   f.text("val_labels", c.val_labels);
   f.integer("ignore_label", c.ignore_label, Bound::kNonNegative);
   f.integer("crop_size", c.crop_size, Bound::kPositive);
+  f.integer("train_min_size", c.train_min_size, Bound::kNonNegative);
   f.boolean("color_jitter", c.color_jitter);
   f.boolean("flip", c.flip);
   f.integer("workers", c.workers, Bound::kNonNegative);

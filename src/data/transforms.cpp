@@ -299,8 +299,10 @@ void color_aug_ssd(cv::Mat& rgb, Rng& rng, const ColorJitterOptions& o) {
 
 std::shared_ptr<Compose> make_train_transforms(const TrainTransformOptions& o) {
   PAT_CHECK(o.crop_size > 0, "train transforms: crop_size must be positive, got ", o.crop_size);
+  PAT_CHECK(o.min_size >= 0, "train transforms: min_size must be >= 0, got ", o.min_size);
   std::vector<TransformPtr> t;
-  t.push_back(std::make_shared<ResizeShortestEdge>(std::vector<int>{o.crop_size}, o.max_size, true));
+  const int short_side = o.min_size > 0 ? o.min_size : o.crop_size;
+  t.push_back(std::make_shared<ResizeShortestEdge>(std::vector<int>{short_side}, o.max_size, true));
   t.push_back(std::make_shared<RandomCrop>(o.crop_size, o.crop_size));
   if (o.color_jitter) t.push_back(std::make_shared<ColorAugSSD>(o.color));
   if (o.flip_prob > 0) t.push_back(std::make_shared<RandomFlip>(o.flip_prob));

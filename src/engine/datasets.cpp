@@ -52,6 +52,7 @@ data::SyntheticOptions synthetic_options(const Config& config, Split split) {
 data::TransformPtr make_train_transform(const Config& config) {
   data::TrainTransformOptions o;
   o.crop_size = static_cast<int>(config.data.crop_size);
+  o.min_size = static_cast<int>(config.data.train_min_size);
   o.color_jitter = config.data.color_jitter;
   o.flip_prob = config.data.flip ? 0.5 : 0.0;
   return data::make_train_transforms(o);

@@ -111,6 +111,8 @@ struct DataConfig {
   std::string val_labels;                          ///< generic: labels folder
   int64_t ignore_label = 255;                      ///< generic: ignored label value
   int64_t crop_size = 384;                         ///< training crop
+  /// short side of the training images before the crop (detectron2's INPUT.MIN_SIZE_TRAIN); 0: crop_size (CAT-Seg)
+  int64_t train_min_size = 0;
   bool color_jitter = true;                        ///< SSD-style color augmentation
   bool flip = true;                                ///< random horizontal flip
   int64_t workers = 2;                             ///< decoding threads

@@ -149,8 +149,11 @@ class PadTo : public Transform {
 
 /// CAT-Seg's training mapper (`mask_former_semantic`).
 struct TrainTransformOptions {
-  /// Square crop size; the short side is first resized to it.
+  /// Square crop size.
   int crop_size = 384;
+  /// Short side the image is resized to before the crop (detectron2's INPUT.MIN_SIZE_TRAIN); 0: crop_size, as
+  /// CAT-Seg trains. Larger than the crop: the crop shows a part of the image at that scale.
+  int min_size = 0;
   /// Cap on the long side after the shortest-edge resize.
   int max_size = 1333;
   /// SSD colour augmentation on/off.
@@ -163,7 +166,7 @@ struct TrainTransformOptions {
   int image_pad_value = 128;
 };
 
-/// ResizeShortestEdge(crop, max) -> RandomCrop(crop) -> ColorAugSSD -> RandomFlip -> PadTo(crop).
+/// ResizeShortestEdge(min_size or crop, max) -> RandomCrop(crop) -> ColorAugSSD -> RandomFlip -> PadTo(crop).
 std::shared_ptr<Compose> make_train_transforms(const TrainTransformOptions& options = {});
 
 enum class TestResize {

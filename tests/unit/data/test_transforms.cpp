@@ -148,6 +148,36 @@ TEST(Transforms, TrainPipelineIsDeterministicAndSized) {
   EXPECT_EQ(train->name(), "Compose(ResizeShortestEdge, RandomCrop, ColorAugSSD, RandomFlip, PadTo)");
 }
 
+TEST(Transforms, TrainMinSizeCropsAPartAtThatScale) {
+  TrainTransformOptions o;
+  o.crop_size = 24;
+  o.min_size = 48;  // the 48 x 48 image keeps its scale; the crop is a window of it
+  o.color_jitter = false;
+  o.flip_prob = 0;
+  auto train = make_train_transforms(o);
+  std::set<int> origins;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Sample s = coordinate_sample(48, 48);
+    Rng rng(seed);
+    train->apply(s, rng);
+    ASSERT_EQ(s.label.size(), cv::Size(24, 24));
+    const int y0 = s.label.at<int32_t>(0, 0) / 1000, x0 = s.label.at<int32_t>(0, 0) % 1000;
+    origins.insert(y0 * 1000 + x0);
+    for (int y = 0; y < 24; ++y)
+      for (int x = 0; x < 24; ++x) ASSERT_EQ(s.label.at<int32_t>(y, x), (y0 + y) * 1000 + x0 + x);
+    EXPECT_EQ(s.image.at<cv::Vec3b>(23, 23), cv::Vec3b(uint8_t(x0 + 23), uint8_t(y0 + 23), 7));
+  }
+  EXPECT_GT(origins.size(), 5u);  // the window moves
+  // 0: the short side goes to the crop size, as CAT-Seg trains (the whole 48 x 48 image in 24 x 24)
+  o.min_size = 0;
+  Sample whole = coordinate_sample(48, 48);
+  Rng rng(3);
+  make_train_transforms(o)->apply(whole, rng);
+  EXPECT_GE(whole.label.at<int32_t>(23, 23), 46 * 1000 + 46);  // the last pixel comes from near (47, 47)
+  o.min_size = -1;
+  EXPECT_THROW(make_train_transforms(o), pat::Error);
+}
+
 TEST(Transforms, TestResizeKeepsLabelAtOriginalSize) {
   Sample s = coordinate_sample(30, 60);
   Rng rng(0);
