@@ -266,9 +266,10 @@ TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
   // The repository's pretrained CLIPs are what their configs train, and the demo's CLIP sizes are the file's.
   const std::string configs = pat::test::data_path("../../configs");
   for (const auto& [config_file, weights_file] : {std::pair{"clip_synthetic.yaml", "clip_synthetic.safetensors"},
-                                                  std::pair{"demo.yaml", "clip_windows.safetensors"},
+                                                  std::pair{"demo.yaml", "clip_scale.safetensors"},
                                                   std::pair{"clip_closeups.yaml", "clip_closeups.safetensors"},
-                                                  std::pair{"clip_windows.yaml", "clip_windows.safetensors"}}) {
+                                                  std::pair{"clip_windows.yaml", "clip_windows.safetensors"},
+                                                  std::pair{"clip_scale.yaml", "clip_scale.safetensors"}}) {
     const auto config = pat::load_config(configs + "/" + config_file);
     const auto weights = pat::clip::load_clip_weights(configs + "/pretrained/" + weights_file);
     EXPECT_EQ(pat::clip::infer_clip_architecture(weights, config.model.clip.head_width),
