@@ -276,4 +276,8 @@ TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
               pat::model::custom_clip_architecture(config.model.clip))
         << config_file << " / " << weights_file;
   }
+  // The pairs above are the files the configs read: the demo's CLIP, and the starting point clip_scale continues.
+  EXPECT_EQ(pat::load_config(configs + "/demo.yaml").model.clip.weights, "configs/pretrained/clip_scale.safetensors");
+  EXPECT_EQ(pat::load_config(configs + "/clip_scale.yaml").model.clip.weights,
+            "configs/pretrained/clip_windows.safetensors");
 }
