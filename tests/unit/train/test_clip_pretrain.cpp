@@ -266,12 +266,14 @@ TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
   // The repository's pretrained CLIPs are what their configs train, and the demo's CLIP sizes are the file's.
   const std::string configs = pat::test::data_path("../../configs");
   for (const auto& [config_file, weights_file] : {std::pair{"clip_synthetic.yaml", "clip_synthetic.safetensors"},
-                                                  std::pair{"demo.yaml", "clip_scenes.safetensors"},
+                                                  std::pair{"demo.yaml", "clip_scenes3.safetensors"},
                                                   std::pair{"clip_closeups.yaml", "clip_closeups.safetensors"},
                                                   std::pair{"clip_windows.yaml", "clip_windows.safetensors"},
                                                   std::pair{"clip_scale.yaml", "clip_scale.safetensors"},
                                                   std::pair{"clip_crops.yaml", "clip_crops.safetensors"},
-                                                  std::pair{"clip_scenes.yaml", "clip_scenes.safetensors"}}) {
+                                                  std::pair{"clip_scenes.yaml", "clip_scenes.safetensors"},
+                                                  std::pair{"clip_scenes2.yaml", "clip_scenes2.safetensors"},
+                                                  std::pair{"clip_scenes3.yaml", "clip_scenes3.safetensors"}}) {
     const auto config = pat::load_config(configs + "/" + config_file);
     const auto weights = pat::clip::load_clip_weights(configs + "/pretrained/" + weights_file);
     EXPECT_EQ(pat::clip::infer_clip_architecture(weights, config.model.clip.head_width),
@@ -280,7 +282,8 @@ TEST(ClipPretrain, ShippedClipsMatchTheirConfigs) {
   }
   // The pairs above are the files the configs read: the demo's CLIP, and the starting point each stage continues.
   for (const auto& [config_file, weights_file] :
-       {std::pair{"demo.yaml", "clip_scenes"}, std::pair{"clip_scenes.yaml", "clip_crops"},
+       {std::pair{"demo.yaml", "clip_scenes3"}, std::pair{"clip_scenes3.yaml", "clip_scenes2"},
+        std::pair{"clip_scenes2.yaml", "clip_scenes"}, std::pair{"clip_scenes.yaml", "clip_crops"},
         std::pair{"clip_crops.yaml", "clip_scale"}, std::pair{"clip_scale.yaml", "clip_windows"}})
     EXPECT_EQ(pat::load_config(configs + "/" + config_file).model.clip.weights,
               std::string("configs/pretrained/") + weights_file + ".safetensors")
